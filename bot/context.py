@@ -1,0 +1,50 @@
+"""What a handler is given: the incoming event, the open session, who is asking."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts
+from bot.events import Capabilities, Incoming
+from bot.ward import WardConfig
+from storage.models import ChatState, Resident
+
+if TYPE_CHECKING:
+    from bot.registry import Registry
+
+
+@dataclass
+class Context:
+    """One per incoming update; handlers read it and return replies."""
+
+    incoming: Incoming
+    session: AsyncSession
+    ward: WardConfig
+    registry: Registry
+    state: ChatState
+    resident: Resident | None
+    role: str
+    capabilities: Capabilities
+    clock: Callable[[], datetime]
+
+    @property
+    def lang(self) -> str:
+        """The chat's language: its own choice, else the resident's, else Vietnamese."""
+        if self.state.lang:
+            return self.state.lang
+        if self.resident is not None:
+            return self.resident.lang
+        return texts.DEFAULT_LANG
+
+    def t(self, key: str, **params: Any) -> str:
+        """A catalogue text in the chat's language."""
+        return texts.t(key, self.lang, **params)
+
+    def now(self) -> datetime:
+        """The current time (a controllable clock in tests)."""
+        return self.clock()

@@ -1,0 +1,308 @@
+"""The conversation engine: flows of steps whose state lives in the database.
+
+A flow is a list of steps. Each step asks (text and maybe buttons), reads one kind of
+input, checks it, and saves it into the flow's data; the next step follows, or the one
+the step names. The state (flow, step, data, a sequence number that tells an old button
+from a current one) is stored per chat, so a resident can leave and come back, even
+after a restart, and pick up where they were.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.context import Context
+from bot.events import Button, Incoming, Reply
+from bot.normalize import fold
+
+logger = logging.getLogger(__name__)
+
+DONE = "__done__"
+BACK, SKIP = "~back", "~skip"
+_BACK_WORDS = {"quay lai", "tro lai", "back"}
+_SKIP_WORDS = {"bo qua", "skip", "khong co"}
+
+
+class Invalid(Exception):
+    """An answer that cannot be used; carries the catalogue key that says why."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the resident gave at a step: a pressed button's value or the incoming itself."""
+
+    incoming: Incoming
+    button: str | None = None
+
+    @property
+    def text(self) -> str | None:
+        """Typed text, stripped; None when the answer is not text."""
+        if self.incoming.kind == "text" and self.incoming.text is not None:
+            return self.incoming.text.strip()
+        return None
+
+
+class Input(Protocol):
+    """How a step reads its answer."""
+
+    def buttons(self, ctx: Context, data: dict[str, Any]) -> list[list[tuple[str, str]]]:
+        """Rows of (label, value) to offer; empty when the answer is typed."""
+
+    async def parse(self, ctx: Context, data: dict[str, Any], answer: Answer) -> Any:
+        """The value to save, or raise Invalid."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One choice: a stable value and the label a resident sees."""
+
+    value: str
+    label: str
+    aliases: tuple[str, ...] = ()
+
+
+Options = Callable[[Context, dict[str, Any]], Sequence[Option]]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Pick one option by button, by its number, or by typing its label."""
+
+    options: Options
+    columns: int = 1
+
+    def buttons(self, ctx: Context, data: dict[str, Any]) -> list[list[tuple[str, str]]]:
+        """Options in rows of `columns`."""
+        items = [(o.label, o.value) for o in self.options(ctx, data)]
+        return [items[i : i + self.columns] for i in range(0, len(items), self.columns)]
+
+    async def parse(self, ctx: Context, data: dict[str, Any], answer: Answer) -> str:
+        """Accept the button, a number 1..n, or the label/value with or without diacritics."""
+        options = list(self.options(ctx, data))
+        if answer.button is not None:
+            if any(o.value == answer.button for o in options):
+                return answer.button
+            raise Invalid("flow.stale_button")
+        text = answer.text
+        if text is None:
+            raise Invalid("flow.expect_choice", count=len(options))
+        picked = match_option(options, text)
+        if picked is None:
+            raise Invalid("flow.not_an_option", count=len(options))
+        return picked.value
+
+
+def match_option(options: Sequence[Option], text: str) -> Option | None:
+    """The option a typed answer names: its number, its label or its value."""
+    folded = fold(text)
+    if folded.isdigit():
+        index = int(folded) - 1
+        return options[index] if 0 <= index < len(options) else None
+    for option in options:
+        names = {fold(option.label), fold(option.value), *(fold(a) for a in option.aliases)}
+        if folded in names:
+            return option
+    return None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One question of a flow; `save` returns the next step's name, DONE, or None (next)."""
+
+    name: str
+    prompt: Callable[[Context, dict[str, Any]], str]
+    input: Input
+    save: Callable[[Context, dict[str, Any], Any], Awaitable[str | None] | str | None] | None = (
+        None
+    )
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A named conversation; `finish` turns the confirmed data into replies."""
+
+    name: str
+    title_key: str
+    steps: tuple[Step, ...]
+    finish: Callable[[Context, dict[str, Any]], Awaitable[list[Reply]]]
+    _index: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for position, step in enumerate(self.steps):
+            if step.name in self._index:
+                raise ValueError(f"{self.name}: step {step.name} declared twice")
+            self._index[step.name] = position
+
+    def step(self, name: str) -> Step:
+        """The step called `name`."""
+        return self.steps[self._index[name]]
+
+    def after(self, name: str) -> str:
+        """The name of the step after `name`, or DONE."""
+        position = self._index[name] + 1
+        return self.steps[position].name if position < len(self.steps) else DONE
+
+
+def active_flow(ctx: Context) -> Flow | None:
+    """The flow in progress in this chat, if any (and still known to the registry)."""
+    if ctx.state.flow is None:
+        return None
+    flow = ctx.registry.flows.get(ctx.state.flow)
+    if flow is None or ctx.state.step not in flow._index:
+        logger.warning("dropping unknown flow state %s/%s", ctx.state.flow, ctx.state.step)
+        clear(ctx)
+        return None
+    return flow
+
+
+async def start(
+    ctx: Context, flow: Flow, data: dict[str, Any] | None = None, at: str | None = None
+) -> list[Reply]:
+    """Begin `flow`; if another flow is in progress, ask whether to continue or drop it."""
+    current = active_flow(ctx)
+    if current is not None and current.name != flow.name:
+        return [busy_reply(ctx, current)]
+    if current is not None and at is None:
+        return [ask(ctx, current, current.step(ctx.state.step or ""), prefix="flow.resumed")]
+    first = at or flow.steps[0].name
+    ctx.state.flow = flow.name
+    ctx.state.step = first
+    ctx.state.data = {**(data or {}), "_path": []}
+    return [ask(ctx, flow, flow.step(first))]
+
+
+def busy_reply(ctx: Context, flow: Flow) -> Reply:
+    """Offer to continue the flow in progress or to drop it."""
+    title = ctx.t(flow.title_key)
+    return Reply(
+        text=ctx.t("flow.busy", title=title),
+        buttons=(
+            (Button(ctx.t("flow.continue_button"), "flow:resume"),),
+            (Button(ctx.t("flow.cancel_button"), "flow:cancel"),),
+        ),
+    )
+
+
+def resume(ctx: Context) -> list[Reply]:
+    """Ask the current step again, saying the resident is picking up where they were."""
+    flow = active_flow(ctx)
+    if flow is None:
+        return []
+    return [ask(ctx, flow, flow.step(ctx.state.step or ""), prefix="flow.resumed")]
+
+
+def clear(ctx: Context) -> None:
+    """Forget the flow in progress (its answers too)."""
+    ctx.state.flow = None
+    ctx.state.step = None
+    ctx.state.data = {}
+
+
+def ask(
+    ctx: Context,
+    flow: Flow,
+    step: Step,
+    prefix: str | None = None,
+    *,
+    brief: bool = False,
+    **params: Any,
+) -> Reply:
+    """The step's question, with buttons tagged by a fresh sequence number.
+
+    `brief` (after a wrong answer to a step with buttons) leaves the question out: the
+    resident has just read it, and the buttons are shown again below the error.
+    """
+    ctx.state.seq = (ctx.state.seq or 0) + 1
+    seq = ctx.state.seq
+    data = dict(ctx.state.data)
+    parts = [ctx.t(prefix, **params)] if prefix else []
+    choices = step.input.buttons(ctx, data)
+    if not (brief and choices):
+        parts.append(step.prompt(ctx, data))
+    rows = [
+        tuple(Button(label, f"s{seq}:{value}") for label, value in row)
+        for row in choices
+    ]
+    nav: list[Button] = []
+    if data.get("_path"):
+        nav.append(Button(ctx.t("flow.back_button"), f"s{seq}:{BACK}"))
+    if step.optional:
+        nav.append(Button(ctx.t("flow.skip_button"), f"s{seq}:{SKIP}"))
+    if nav:
+        rows.append(tuple(nav))
+    return Reply(text="\n\n".join(parts), buttons=tuple(r for r in rows if r))
+
+
+async def handle(ctx: Context) -> list[Reply]:
+    """Feed the incoming event to the flow in progress."""
+    flow = active_flow(ctx)
+    if flow is None:
+        return []
+    step = flow.step(ctx.state.step or "")
+    answer = _answer(ctx)
+    if answer is None:
+        return [ask(ctx, flow, step, prefix="flow.stale_button")]
+    data = dict(ctx.state.data)
+    path: list[str] = list(data.get("_path", []))
+    if answer.button == BACK or (answer.button is None and _said(answer, _BACK_WORDS)):
+        if path:
+            previous = path.pop()
+            ctx.state.step = previous
+            ctx.state.data = {**data, "_path": path}
+            return [ask(ctx, flow, flow.step(previous))]
+    if step.optional and (answer.button == SKIP or _said(answer, _SKIP_WORDS)):
+        value: Any = None
+    else:
+        try:
+            value = await step.input.parse(ctx, data, answer)
+        except Invalid as problem:
+            return [ask(ctx, flow, step, prefix=problem.key, brief=True, **problem.params)]
+    try:
+        target = await _save(ctx, step, data, value)
+    except Invalid as problem:
+        return [ask(ctx, flow, step, prefix=problem.key, brief=True, **problem.params)]
+    if target is None:
+        target = data.pop("_return", None) or flow.after(step.name)
+    if target == DONE:
+        clear(ctx)
+        return await flow.finish(ctx, {k: v for k, v in data.items() if not k.startswith("_")})
+    if target != step.name:
+        path.append(step.name)
+    ctx.state.step = target
+    ctx.state.data = {**data, "_path": path}
+    return [ask(ctx, flow, flow.step(target))]
+
+
+def _answer(ctx: Context) -> Answer | None:
+    """The answer, or None when a button from an older question was pressed."""
+    incoming = ctx.incoming
+    if incoming.kind != "button":
+        return Answer(incoming)
+    tag, _, value = (incoming.button or "").partition(":")
+    if tag != f"s{ctx.state.seq}":
+        return None
+    return Answer(incoming, button=value)
+
+
+def _said(answer: Answer, words: set[str]) -> bool:
+    return answer.text is not None and fold(answer.text) in words
+
+
+async def _save(ctx: Context, step: Step, data: dict[str, Any], value: Any) -> str | None:
+    if step.save is None:
+        data[step.name.lower()] = value
+        return None
+    result = step.save(ctx, data, value)
+    if inspect.isawaitable(result):
+        result = await result
+    return result

@@ -1,0 +1,49 @@
+"""Replies shared by every handler: the menu, the fallback, cancel, the join gate."""
+
+from __future__ import annotations
+
+from bot import flows
+from bot.context import Context
+from bot.events import Button, Reply
+from bot.registry import GUEST
+
+
+def menu(ctx: Context, intro_key: str = "menu.title") -> list[Reply]:
+    """The menu for the asker's role, as buttons (numbered where a channel has none)."""
+    commands = ctx.registry.menu(ctx.role)
+    rows = tuple((Button(ctx.t(c.menu_label or ""), f"cmd:{c.name}"),) for c in commands)
+    return [Reply(text=ctx.t(intro_key), buttons=rows)]
+
+
+async def require_join(ctx: Context) -> list[Reply]:
+    """A guest must agree and choose a group before anything else."""
+    from handlers.onboarding import ONBOARDING
+
+    return await flows.start(ctx, ONBOARDING)
+
+
+async def fallback(ctx: Context) -> list[Reply]:
+    """Whatever we did not understand leads to the menu (or to joining)."""
+    if ctx.role == GUEST:
+        return await require_join(ctx)
+    kind = ctx.incoming.kind
+    key = "fallback.media" if kind in ("media", "contact") else "fallback.text"
+    return [Reply(text=ctx.t(key)), *menu(ctx)]
+
+
+def unknown_command_reply(ctx: Context) -> Reply:
+    """A slash command we do not have."""
+    return Reply(text=ctx.t("fallback.unknown_command", command=ctx.incoming.command or ""))
+
+
+def cancel(ctx: Context) -> list[Reply]:
+    """Drop the flow in progress, if any, and show the menu."""
+    flow = flows.active_flow(ctx)
+    if flow is None:
+        text = ctx.t("cancel.nothing")
+    else:
+        flows.clear(ctx)
+        text = ctx.t("cancel.done", title=ctx.t(flow.title_key))
+    if ctx.role == GUEST:
+        return [Reply(text=text + "\n\n" + ctx.t("cancel.guest_hint"), remove_keyboard=True)]
+    return [Reply(text=text, remove_keyboard=True), *menu(ctx)]

@@ -1,0 +1,7 @@
+"""Every model, imported here so one metadata holds them all."""
+
+from storage.models.base import Base
+from storage.models.messaging import ChatState, ProcessedUpdate, WebchatMessage
+from storage.models.residents import ChannelIdentity, Resident
+
+__all__ = ["Base", "ChannelIdentity", "ChatState", "ProcessedUpdate", "Resident", "WebchatMessage"]

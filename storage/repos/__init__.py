@@ -1,0 +1,1 @@
+"""Repositories: async functions taking the session first; the only place that queries."""

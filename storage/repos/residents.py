@@ -1,0 +1,58 @@
+"""Residents and their channel identities."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ChannelIdentity, Resident
+
+
+async def by_identity(session: AsyncSession, channel: str, user_id: str) -> Resident | None:
+    """The resident behind a channel account, if they have joined."""
+    stmt = (
+        select(Resident)
+        .join(ChannelIdentity, ChannelIdentity.resident_id == Resident.id)
+        .where(ChannelIdentity.channel == channel, ChannelIdentity.user_id == user_id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def join(
+    session: AsyncSession,
+    *,
+    channel: str,
+    user_id: str,
+    chat_id: str,
+    group_code: str,
+    lang: str,
+    consent_at: datetime,
+    consent_version: str,
+) -> Resident:
+    """Create the resident and link this channel account (called only after consent)."""
+    resident = Resident(
+        group_code=group_code, lang=lang, consent_at=consent_at, consent_version=consent_version
+    )
+    session.add(resident)
+    await session.flush()
+    session.add(
+        ChannelIdentity(channel=channel, user_id=user_id, chat_id=chat_id, resident_id=resident.id)
+    )
+    await session.flush()
+    return resident
+
+
+async def identities(session: AsyncSession, resident_id: int) -> list[ChannelIdentity]:
+    """Every channel account linked to a resident."""
+    stmt = select(ChannelIdentity).where(ChannelIdentity.resident_id == resident_id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def delete_resident(session: AsyncSession, resident_id: int) -> None:
+    """Remove a resident and their channel accounts."""
+    await session.execute(
+        delete(ChannelIdentity).where(ChannelIdentity.resident_id == resident_id)
+    )
+    await session.execute(delete(Resident).where(Resident.id == resident_id))
