@@ -90,20 +90,6 @@ class WardConfig(_Strict):
     survey: Survey | None = None
     groups: tuple[Group, ...] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _codes_unique(self) -> WardConfig:
-        for label, items in (
-            ("groups", self.groups),
-            ("campaigns", self.campaigns),
-            ("fields", self.fields),
-        ):
-            seen: set[str] = set()
-            for item in items:
-                if item.code in seen:
-                    raise ValueError(f"{label}: code {item.code!r} appears twice")
-                seen.add(item.code)
-        return self
-
     def group(self, code: str) -> Group | None:
         """The group with this code, if the ward has it."""
         return next((g for g in self.groups if g.code == code), None)
@@ -120,15 +106,25 @@ def load_ward_config(path: Path) -> WardConfig:
     except tomllib.TOMLDecodeError as exc:
         raise WardConfigError(f"{path}: not valid TOML: {exc}") from None
     try:
-        return WardConfig.model_validate(data)
+        config = WardConfig.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
-        loc = tuple(error["loc"])
-        key = _dotted(loc)
-        line = _line_of(text, loc)
-        where = f"line {line}, " if line else ""
         message = error["msg"].removeprefix("Value error, ")
-        raise WardConfigError(f"{path}: {where}key {key}: {message}") from None
+        raise _error_at(path, text, tuple(error["loc"]), message) from None
+    for label in ("groups", "campaigns", "fields"):
+        seen: set[str] = set()
+        for index, item in enumerate(getattr(config, label)):
+            if item.code in seen:
+                loc = (label, index, "code")
+                raise _error_at(path, text, loc, f"code {item.code!r} is used twice")
+            seen.add(item.code)
+    return config
+
+
+def _error_at(path: Path, text: str, loc: tuple[object, ...], message: str) -> WardConfigError:
+    line = _line_of(text, loc)
+    where = f"line {line}, " if line else ""
+    return WardConfigError(f"{path}: {where}key {_dotted(loc)}: {message}")
 
 
 def _dotted(loc: tuple[object, ...]) -> str:

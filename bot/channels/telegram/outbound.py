@@ -1,0 +1,199 @@
+"""Reply -> Bot API calls: plain-text messages, keyboards, documents, button acknowledgement."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.events import Attachment, DeliveryResult, Reply
+
+logger = logging.getLogger(__name__)
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CONTACT_BUTTON = "📱 Gửi số điện thoại của tôi"
+PRESSED_MARK = "➜"
+_SENTENCE_ENDS = (". ", "! ", "? ", "… ", ".\t", "!\t", "?\t")
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units), so emoji count twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fitting(text: str, limit: int) -> int:
+    """How many characters of `text` fit in `limit` UTF-16 code units."""
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return index
+    return len(text)
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Pieces of at most `limit` units, cut at a paragraph, line, sentence or word if possible."""
+    pieces: list[str] = []
+    rest = text
+    while utf16_len(rest) > limit:
+        window = rest[: max(_fitting(rest, limit), 1)]
+        cut = _boundary(window)
+        piece, rest = window[:cut].rstrip(), rest[cut:].lstrip()
+        if piece:
+            pieces.append(piece)
+    if rest.strip():
+        pieces.append(rest)
+    return pieces
+
+
+def _boundary(window: str) -> int:
+    """Where to cut a window: the last good boundary in its second half, else its end."""
+    floor = len(window) // 2
+    for separators in (("\n\n",), ("\n",), _SENTENCE_ENDS, (" ", "\t")):
+        found = [window.rfind(sep) + len(sep) for sep in separators if sep in window]
+        best = max(found, default=0)
+        if best > floor:
+            return best
+    return len(window)
+
+
+def reply_markup(reply: Reply) -> Markup | None:
+    """The keyboard a reply asks for: contact request, inline buttons, removal, or none."""
+    if reply.request_contact:
+        rows = [[KeyboardButton(CONTACT_BUTTON, request_contact=True)]]
+        rows += [[KeyboardButton(button.label) for button in row] for row in reply.buttons]
+        return ReplyKeyboardMarkup(rows, one_time_keyboard=True, resize_keyboard=True)
+    if reply.buttons:
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(button.label, callback_data=button.data) for button in row]
+                for row in reply.buttons
+            ]
+        )
+    if reply.remove_keyboard:
+        return ReplyKeyboardRemove()
+    return None
+
+
+async def send_reply(bot: Bot, chat_id: str, reply: Reply) -> Message:
+    """Send one reply as text pieces then its document; the keyboard rides on the last text."""
+    markup = reply_markup(reply)
+    pieces = split_text(reply.text)
+    last: Message | None = None
+    for index, piece in enumerate(pieces):
+        final = index == len(pieces) - 1
+        last = await bot.send_message(
+            chat_id=chat_id, text=piece, reply_markup=markup if final else None
+        )
+    if reply.attachment is not None:
+        last = await send_attachment(
+            bot, chat_id, reply.attachment, markup if not pieces else None
+        )
+    if last is None:
+        raise ValueError("a reply needs text or an attachment")
+    return last
+
+
+async def send_attachment(
+    bot: Bot, chat_id: str, attachment: Attachment, markup: Markup | None = None
+) -> Message:
+    """Upload a file with its caption (cut to Telegram's 1024)."""
+    caption = attachment.caption
+    if caption is not None and utf16_len(caption) > CAPTION_LIMIT:
+        caption = caption[: _fitting(caption, CAPTION_LIMIT - 1)] + "…"
+    if isinstance(attachment.content, Path):
+        with attachment.content.open("rb") as handle:
+            document = InputFile(handle, filename=attachment.filename)
+    else:
+        document = InputFile(attachment.content, filename=attachment.filename)
+    document.mimetype = attachment.mime
+    return await bot.send_document(
+        chat_id=chat_id, document=document, caption=caption, reply_markup=markup
+    )
+
+
+def delivery_failure(exc: Exception) -> DeliveryResult:
+    """What a failed send means for the delivery worker."""
+    if isinstance(exc, RetryAfter):
+        return DeliveryResult("retry_after", retry_after=retry_seconds(exc), reason=str(exc))
+    if isinstance(exc, Forbidden):
+        return DeliveryResult("blocked", reason=exc.message)
+    if isinstance(exc, BadRequest):
+        return DeliveryResult("failed", reason=exc.message)
+    if isinstance(exc, NetworkError):
+        return DeliveryResult("retry_after", retry_after=None, reason=f"network: {exc.message}")
+    if isinstance(exc, TelegramError):
+        return DeliveryResult("failed", reason=f"{type(exc).__name__}: {exc.message}")
+    return DeliveryResult("failed", reason=f"{type(exc).__name__}: {exc}")
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """The wait Telegram asked for, in seconds, whichever type this PTB version returns."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def pressed_label(message: Message, data: str | None) -> str | None:
+    """The label of the inline button carrying `data` in a message's keyboard."""
+    markup = message.reply_markup
+    if markup is None or data is None:
+        return None
+    for row in markup.inline_keyboard:
+        for button in row:
+            if button.callback_data == data:
+                return button.text
+    return None
+
+
+async def acknowledge_press(bot: Bot, callback: CallbackQuery, *, mark: bool) -> None:
+    """Stop the button's spinner; if `mark`, close the pressed message's keyboard."""
+    try:
+        await bot.answer_callback_query(callback.id)
+    except TelegramError as exc:
+        logger.warning("answerCallbackQuery %s failed: %s", callback.id, exc)
+    if mark:
+        await mark_pressed(bot, callback)
+
+
+async def mark_pressed(bot: Bot, callback: CallbackQuery) -> None:
+    """Best effort: drop the inline keyboard and add a last line naming the choice."""
+    message = callback.message
+    if not isinstance(message, Message):
+        return
+    label = pressed_label(message, callback.data)
+    if label is None:
+        return
+    try:
+        text = f"{message.text}\n{PRESSED_MARK} {label}" if message.text else None
+        if text is not None and utf16_len(text) <= TEXT_LIMIT:
+            await bot.edit_message_text(
+                chat_id=message.chat.id, message_id=message.message_id, text=text
+            )
+        else:
+            await bot.edit_message_reply_markup(
+                chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
+            )
+    except BadRequest as exc:
+        logger.debug("pressed message %s not edited: %s", message.message_id, exc)
+    except TelegramError as exc:
+        logger.warning("pressed message %s not edited: %s", message.message_id, exc)

@@ -1,0 +1,80 @@
+"""The `thidua` command as an operator meets it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+
+def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("THIDUA_")}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=cwd, env=environment,
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_help_lists_the_commands(tmp_path: Path) -> None:
+    result = run(["--help"], tmp_path)
+    assert result.returncode == 0
+    for command in ("serve", "migrate", "check"):
+        assert command in result.stdout
+
+
+def test_bad_setting_stops_with_one_line(tmp_path: Path) -> None:
+    result = run(["serve"], tmp_path, THIDUA_PORT="abc")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "THIDUA_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_ward_file_stops_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "ward.toml").write_text("[ward]\nname = 1\n", encoding="utf-8")
+    result = run(["check"], tmp_path, THIDUA_WARD_CONFIG=str(tmp_path / "ward.toml"))
+    assert result.returncode == 2
+    assert "line 2, key ward.name" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_creates_the_default_sqlite_database(tmp_path: Path) -> None:
+    result = run(["migrate"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "data" / "thidua.db").exists()
+
+
+@pytest.mark.slow
+def test_serve_starts_and_answers_health(tmp_path: Path) -> None:
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("THIDUA_")}
+    environment["THIDUA_PORT"] = str(port)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=environment,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+            assert "Nhập tin nhắn…" in r.read().decode()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
