@@ -74,7 +74,11 @@ class Browser:
 
     async def press(self, label: str) -> list[dict]:
         data = next(
-            b["data"] for r in self.replies for row in r["buttons"] for b in row if label in b["label"]
+            b["data"]
+            for r in self.replies
+            for row in r["buttons"]
+            for b in row
+            if label in b["label"]
         )
         response = await self.post({"button": data})
         assert response.status == 200

@@ -45,8 +45,14 @@ async def test_join_links_identity_and_keeps_aware_times(sessionmaker) -> None:
     consent = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
     async with sessionmaker() as session, session.begin():
         await residents.join(
-            session, channel="telegram", user_id="7", chat_id="7", group_code="05",
-            lang="vi", consent_at=consent, consent_version="2026-11",
+            session,
+            channel="telegram",
+            user_id="7",
+            chat_id="7",
+            group_code="05",
+            lang="vi",
+            consent_at=consent,
+            consent_version="2026-11",
         )
     async with sessionmaker() as session:
         found = await residents.by_identity(session, "telegram", "7")
@@ -57,8 +63,13 @@ async def test_join_links_identity_and_keeps_aware_times(sessionmaker) -> None:
 
 async def test_one_channel_account_belongs_to_one_resident(sessionmaker) -> None:
     kwargs = dict(
-        channel="telegram", user_id="9", chat_id="9", group_code="01", lang="vi",
-        consent_at=datetime.now(UTC), consent_version="2026-11",
+        channel="telegram",
+        user_id="9",
+        chat_id="9",
+        group_code="01",
+        lang="vi",
+        consent_at=datetime.now(UTC),
+        consent_version="2026-11",
     )
     async with sessionmaker() as session, session.begin():
         await residents.join(session, **kwargs)
@@ -70,8 +81,14 @@ async def test_one_channel_account_belongs_to_one_resident(sessionmaker) -> None
 async def test_deleting_a_resident_removes_their_accounts(sessionmaker) -> None:
     async with sessionmaker() as session, session.begin():
         resident = await residents.join(
-            session, channel="webchat", user_id="w", chat_id="w", group_code="02",
-            lang="vi", consent_at=datetime.now(UTC), consent_version="2026-11",
+            session,
+            channel="webchat",
+            user_id="w",
+            chat_id="w",
+            group_code="02",
+            lang="vi",
+            consent_at=datetime.now(UTC),
+            consent_version="2026-11",
         )
     async with sessionmaker() as session, session.begin():
         await residents.delete_resident(session, resident.id)
@@ -88,4 +105,6 @@ async def test_webchat_inbox_in_order(sessionmaker) -> None:
     async with sessionmaker() as session:
         rows = await webchat.since(session, "browser", 0)
         assert [r.payload["text"] for r in rows] == ["một", "hai"]
-        assert [r.payload["text"] for r in await webchat.since(session, "browser", first)] == ["hai"]
+        assert [r.payload["text"] for r in await webchat.since(session, "browser", first)] == [
+            "hai"
+        ]
