@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import flows, metrics, texts
 from bot.context import Context
 from bot.events import Capabilities, Incoming, Reply
-from bot.flows import match_option
+from bot.inputs import Option, match_option
 from bot.registry import GUEST, RESIDENT, Command, Registry
 from bot.ward import WardConfig
 from handlers import common
@@ -134,7 +134,7 @@ async def route(ctx: Context) -> list[Reply]:
     if flows.active_flow(ctx) is not None:
         return await flows.handle(ctx)
     if incoming.kind == "text" and incoming.text:
-        offered = [flows.Option(data, label) for label, data in ctx.state.offered]
+        offered = [Option(data, label) for label, data in ctx.state.offered]
         picked = match_option(offered, incoming.text) if offered else None
         if picked is not None:
             return await _route_button(ctx, picked.value)

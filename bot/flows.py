@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from bot.context import Context
-from bot.events import Button, Incoming, Reply
+from bot.events import Button, Reply
+from bot.inputs import Answer, Input, Invalid, Phone, Stay
 from bot.normalize import fold
 
 logger = logging.getLogger(__name__)
@@ -25,93 +26,6 @@ DONE = "__done__"
 BACK, SKIP = "~back", "~skip"
 _BACK_WORDS = {"quay lai", "tro lai", "back"}
 _SKIP_WORDS = {"bo qua", "skip", "khong co"}
-
-
-class Invalid(Exception):
-    """An answer that cannot be used; carries the catalogue key that says why."""
-
-    def __init__(self, key: str, **params: Any) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What the resident gave at a step: a pressed button's value or the incoming itself."""
-
-    incoming: Incoming
-    button: str | None = None
-
-    @property
-    def text(self) -> str | None:
-        """Typed text, stripped; None when the answer is not text."""
-        if self.incoming.kind == "text" and self.incoming.text is not None:
-            return self.incoming.text.strip()
-        return None
-
-
-class Input(Protocol):
-    """How a step reads its answer."""
-
-    def buttons(self, ctx: Context, data: dict[str, Any]) -> list[list[tuple[str, str]]]:
-        """Rows of (label, value) to offer; empty when the answer is typed."""
-
-    async def parse(self, ctx: Context, data: dict[str, Any], answer: Answer) -> Any:
-        """The value to save, or raise Invalid."""
-
-
-@dataclass(frozen=True)
-class Option:
-    """One choice: a stable value and the label a resident sees."""
-
-    value: str
-    label: str
-    aliases: tuple[str, ...] = ()
-
-
-Options = Callable[[Context, dict[str, Any]], Sequence[Option]]
-
-
-@dataclass(frozen=True)
-class Choice:
-    """Pick one option by button, by its number, or by typing its label."""
-
-    options: Options
-    columns: int = 1
-
-    def buttons(self, ctx: Context, data: dict[str, Any]) -> list[list[tuple[str, str]]]:
-        """Options in rows of `columns`."""
-        items = [(o.label, o.value) for o in self.options(ctx, data)]
-        return [items[i : i + self.columns] for i in range(0, len(items), self.columns)]
-
-    async def parse(self, ctx: Context, data: dict[str, Any], answer: Answer) -> str:
-        """Accept the button, a number 1..n, or the label/value with or without diacritics."""
-        options = list(self.options(ctx, data))
-        if answer.button is not None:
-            if any(o.value == answer.button for o in options):
-                return answer.button
-            raise Invalid("flow.stale_button")
-        text = answer.text
-        if text is None:
-            raise Invalid("flow.expect_choice", count=len(options))
-        picked = match_option(options, text)
-        if picked is None:
-            raise Invalid("flow.not_an_option", count=len(options))
-        return picked.value
-
-
-def match_option(options: Sequence[Option], text: str) -> Option | None:
-    """The option a typed answer names: its number, its label or its value."""
-    folded = fold(text)
-    if folded.isdigit():
-        index = int(folded) - 1
-        return options[index] if 0 <= index < len(options) else None
-    for option in options:
-        names = {fold(option.label), fold(option.value), *(fold(a) for a in option.aliases)}
-        if folded in names:
-            return option
-    return None
 
 
 @dataclass(frozen=True)
@@ -240,7 +154,11 @@ def ask(
         nav.append(Button(ctx.t("flow.skip_button"), f"s{seq}:{SKIP}"))
     if nav:
         rows.append(tuple(nav))
-    return Reply(text="\n\n".join(parts), buttons=tuple(r for r in rows if r))
+    return Reply(
+        text="\n\n".join(parts),
+        buttons=tuple(r for r in rows if r),
+        request_contact=isinstance(step.input, Phone) and ctx.capabilities.contact_request,
+    )
 
 
 async def handle(ctx: Context) -> list[Reply]:
@@ -253,12 +171,12 @@ async def handle(ctx: Context) -> list[Reply]:
     if answer is None:
         return [ask(ctx, flow, step, prefix="flow.stale_button")]
     data = dict(ctx.state.data)
-    path: list[str] = list(data.get("_path", []))
+    path: list[list[Any]] = [list(entry) for entry in data.get("_path", [])]
     if answer.button == BACK or (answer.button is None and _said(answer, _BACK_WORDS)):
         if path:
-            previous = path.pop()
+            previous, cursor = path.pop()
             ctx.state.step = previous
-            ctx.state.data = {**data, "_path": path}
+            ctx.state.data = {**data, "_path": path, "_cursor": cursor}
             return [ask(ctx, flow, flow.step(previous))]
     if step.optional and (answer.button == SKIP or _said(answer, _SKIP_WORDS)):
         value: Any = None
@@ -267,6 +185,10 @@ async def handle(ctx: Context) -> list[Reply]:
             value = await step.input.parse(ctx, data, answer)
         except Invalid as problem:
             return [ask(ctx, flow, step, prefix=problem.key, brief=True, **problem.params)]
+    if isinstance(value, Stay):
+        ctx.state.data = {**data, **value.updates}
+        return [ask(ctx, flow, step)]
+    cursor = data.get("_cursor")
     try:
         target = await _save(ctx, step, data, value)
     except Invalid as problem:
@@ -276,8 +198,8 @@ async def handle(ctx: Context) -> list[Reply]:
     if target == DONE:
         clear(ctx)
         return await flow.finish(ctx, {k: v for k, v in data.items() if not k.startswith("_")})
-    if target != step.name:
-        path.append(step.name)
+    if target != step.name or data.get("_cursor") != cursor:
+        path.append([step.name, cursor])
     ctx.state.step = target
     ctx.state.data = {**data, "_path": path}
     return [ask(ctx, flow, flow.step(target))]

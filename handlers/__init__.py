@@ -1,7 +1,13 @@
 """What the bot does, once for every channel. ROUTERS lists the modules in order."""
 
-from handlers import basics, onboarding
+from handlers import basics, households, nominations, onboarding, surveys
 
-ROUTERS = [basics.router, onboarding.router]
+ROUTERS = [
+    basics.router,
+    onboarding.router,
+    households.router,
+    nominations.router,
+    surveys.router,
+]
 
 __all__ = ["ROUTERS"]

@@ -15,7 +15,8 @@ from typing import Any
 from bot import flows, texts
 from bot.context import Context
 from bot.events import Button, Reply
-from bot.flows import DONE, Choice, Flow, Option, Step
+from bot.flows import DONE, Flow, Step
+from bot.inputs import Choice, Option
 from bot.registry import EVERYONE, GUEST, Router
 from handlers import common
 from storage.repos import residents

@@ -1,4 +1,8 @@
-"""The catalogue of every sentence a user sees, by key, in Vietnamese and English."""
+"""The catalogue of every sentence a user sees, by key, in Vietnamese and English.
+
+Each language is a folder of TOML files, one per part of the bot (core, households,
+...); their tables are merged, and a key defined twice is an error.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +19,14 @@ _HERE = Path(__file__).parent
 @cache
 def catalogue(lang: str) -> dict[str, str]:
     """All texts of one language, flattened to dotted keys."""
-    with (_HERE / f"{lang}.toml").open("rb") as handle:
-        return _flatten(tomllib.load(handle))
+    merged: dict[str, str] = {}
+    for path in sorted((_HERE / lang).glob("*.toml")):
+        with path.open("rb") as handle:
+            for key, value in _flatten(tomllib.load(handle)).items():
+                if key in merged:
+                    raise ValueError(f"{path.name}: text {key!r} is defined twice")
+                merged[key] = value
+    return merged
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:

@@ -1,7 +1,17 @@
 """Every model, imported here so one metadata holds them all."""
 
+from storage.models import households, nominations, surveys  # noqa: F401  (one metadata)
 from storage.models.base import Base
 from storage.models.messaging import ChatState, ProcessedUpdate, WebchatMessage
+from storage.models.outbox import OutboxMessage
 from storage.models.residents import ChannelIdentity, Resident
 
-__all__ = ["Base", "ChannelIdentity", "ChatState", "ProcessedUpdate", "Resident", "WebchatMessage"]
+__all__ = [
+    "Base",
+    "ChannelIdentity",
+    "ChatState",
+    "OutboxMessage",
+    "ProcessedUpdate",
+    "Resident",
+    "WebchatMessage",
+]

@@ -165,14 +165,12 @@ def pressed_label(message: Message, data: str | None) -> str | None:
     return None
 
 
-async def acknowledge_press(bot: Bot, callback: CallbackQuery, *, mark: bool) -> None:
-    """Stop the button's spinner; if `mark`, close the pressed message's keyboard."""
+async def answer_press(bot: Bot, callback: CallbackQuery) -> None:
+    """Stop the pressed button's spinner; a failure only costs the spinner."""
     try:
         await bot.answer_callback_query(callback.id)
     except TelegramError as exc:
         logger.warning("answerCallbackQuery %s failed: %s", callback.id, exc)
-    if mark:
-        await mark_pressed(bot, callback)
 
 
 async def mark_pressed(bot: Bot, callback: CallbackQuery) -> None:

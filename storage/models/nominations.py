@@ -1,0 +1,1 @@
+"""Models for nominations (being written)."""

@@ -1,0 +1,1 @@
+"""Models for surveys (being written)."""

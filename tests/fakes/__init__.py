@@ -1,0 +1,1 @@
+"""Local fakes of the platforms' APIs, served on loopback for adapter and delivery tests."""
