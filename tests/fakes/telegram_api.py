@@ -9,7 +9,8 @@ Every call is recorded as a `Call` (method, decoded params, HTTP status) in `api
 Updates pushed with `api.push(...)` are served by `getUpdates` long polling, honouring
 offset confirmation; builders (`text_update`, `callback_update`, ...) make realistic
 updates with increasing `update_id` that can also be POSTed to a webhook. Knobs:
-`reject_token`, `fail_next` / `rate_limit`, `block`.
+`reject_token`, `fail_next` / `rate_limit`, `block`, `slow`. The builders live in
+`tests.fakes.telegram_updates` (FakeTelegramAPI inherits them).
 
     async with FakeTelegramAPI() as api:
         settings = load_settings(telegram_token=api.token, telegram_api_url=api.url, ...)
@@ -30,6 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.telegram_updates import UpdateFactory
 
 JSON_FIELDS = {"reply_markup", "allowed_updates", "entities", "caption_entities",
                "link_preview_options", "reply_parameters", "media"}
@@ -55,13 +58,13 @@ class UploadedFile:
 
 @dataclass
 class Call:
-    """One request the bot made; `status` is the HTTP status it was answered with."""
+    """One request the bot made; `status` is the HTTP status answered (0 while pending)."""
 
     method: str
     params: dict[str, Any]
     token: str
     http_method: str
-    status: int = 200
+    status: int = 0
 
 
 @dataclass
@@ -81,10 +84,11 @@ class ApiError(Exception):
         self.failure = Failure(error_code, description)
 
 
-class FakeTelegramAPI:
-    """The fake server; use it as an async context manager."""
+class FakeTelegramAPI(UpdateFactory):
+    """The fake server (and an update factory); use it as an async context manager."""
 
     def __init__(self, token: str = "123:ABC", *, bot_username: str = "ThiDuaBot") -> None:
+        super().__init__()
         self.token = token
         self.bot_user = {"id": int(token.split(":")[0]) if token[0].isdigit() else 1,
                          "is_bot": True, "first_name": "Thi đua", "username": bot_username,
@@ -92,15 +96,12 @@ class FakeTelegramAPI:
                          "supports_inline_queries": False}
         self.calls: list[Call] = []
         self.webhook: dict[str, Any] | None = None
-        self.sent: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.pending: deque[dict[str, Any]] = deque()
         self.rejected_tokens: set[str] = set()
         self.blocked: set[int] = set()
-        self.users: dict[int, dict[str, Any]] = {}
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
+        self._delays: dict[str, deque[float]] = defaultdict(deque)
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
-        self._open_callbacks: set[str] = set()
-        self._ids = {"update": 100, "message": 0, "incoming": 5000, "callback": 0}
         self._arrived = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -155,6 +156,10 @@ class FakeTelegramAPI:
         self.fail_next(method, times, error_code=429, retry_after=retry_after,
                        description=f"Too Many Requests: retry after {retry_after}")
 
+    def slow(self, method: str, seconds: float, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` only after `seconds`."""
+        self._delays[method.lower()].extend([seconds] * times)
+
     def block(self, *chat_ids: int) -> None:
         """Sends to these chats get 403 "Forbidden: bot was blocked by the user"."""
         self.blocked.update(chat_ids)
@@ -196,88 +201,15 @@ class FakeTelegramAPI:
         self.pending.extend(updates)
         self._arrived.set()
 
-    def user(self, user_id: int) -> dict[str, Any]:
-        """A Telegram user (created on first use; edit `api.users[id]` to rename)."""
-        return self.users.setdefault(user_id, {
-            "id": user_id, "is_bot": False, "first_name": "Lan",
-            "last_name": f"Nguyễn {user_id}", "username": f"lan{user_id}",
-            "language_code": "vi"})
-
-    def chat(self, chat_id: int, chat_type: str = "private") -> dict[str, Any]:
-        """A private chat with user `chat_id`, or a group chat."""
-        if chat_type == "private":
-            user = self.user(chat_id)
-            return {"id": chat_id, "type": "private", "first_name": user["first_name"],
-                    "last_name": user["last_name"], "username": user["username"]}
-        return {"id": chat_id, "type": chat_type, "title": "Tổ dân phố 1 - An Hải"}
-
-    def text_update(self, text: str, chat_id: int = 1001, *, user_id: int | None = None,
-                    chat_type: str = "private", edited: bool = False) -> dict[str, Any]:
-        """A text message (commands get their bot_command entity)."""
-        content: dict[str, Any] = {"text": text}
-        if text.startswith("/"):
-            content["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-        message = self._incoming(chat_id, user_id, chat_type, **content)
-        if edited:
-            message["edit_date"] = message["date"] + 5
-            return self._update(edited_message=message)
-        return self._update(message=message)
-
-    def contact_update(self, chat_id: int = 1001, phone: str = "84912345678", *,
-                       own: bool = True) -> dict[str, Any]:
-        """A shared contact: the sender's own (as request_contact sends) or someone else's."""
-        contact = {"phone_number": phone, "first_name": "Lan",
-                   "user_id": chat_id if own else chat_id + 777}
-        return self._update(message=self._incoming(chat_id, None, "private", contact=contact))
-
-    def photo_update(self, chat_id: int = 1001, *, caption: str | None = None) -> dict[str, Any]:
-        """A photo in three sizes, the largest last."""
-        n = self._next("incoming")
-        sizes = [{"file_id": f"photo-{n}-{w}", "file_unique_id": f"u{n}{w}", "width": w,
-                  "height": w * 3 // 4, "file_size": w * 60} for w in (90, 320, 1280)]
-        extra = {"caption": caption} if caption else {}
-        return self._update(message=self._incoming(chat_id, None, "private", photo=sizes,
-                                                   **extra))
-
-    def callback_update(self, chat_id: int = 1001, *, label: str | None = None,
-                        data: str | None = None,
-                        message: dict[str, Any] | None = None) -> dict[str, Any]:
-        """A press on an inline button of a message the bot sent (the latest that has it)."""
-        candidates = [message] if message else list(reversed(self.sent[chat_id]))
-        for sent in candidates:
-            rows = sent.get("reply_markup", {}).get("inline_keyboard", [])
-            for button in (b for row in rows for b in row):
-                if (label is None or button["text"] == label) and (
-                        data is None or button.get("callback_data") == data):
-                    query_id = str(8_000_000 + self._next("callback"))
-                    self._open_callbacks.add(query_id)
-                    return self._update(callback_query={
-                        "id": query_id, "from": self.user(chat_id), "message": sent,
-                        "chat_instance": f"ci{chat_id}", "data": button["callback_data"]})
-        shown = [b["text"] for s in candidates
-                 for row in s.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
-        raise LookupError(f"no button {label or data!r} in chat {chat_id}; buttons: {shown}")
-
-    def _update(self, **payload: Any) -> dict[str, Any]:
-        return {"update_id": self._next("update"), **payload}
-
-    def _incoming(self, chat_id: int, user_id: int | None, chat_type: str,
-                  **content: Any) -> dict[str, Any]:
-        sender = self.user(user_id if user_id is not None else abs(chat_id))
-        return {"message_id": self._next("incoming"), "from": sender,
-                "chat": self.chat(chat_id, chat_type), "date": int(time.time()), **content}
-
-    def _next(self, kind: str) -> int:
-        self._ids[kind] += 1
-        return self._ids[kind]
-
     # --- the HTTP side -----------------------------------------------------------------
 
     async def _serve(self, request: web.Request) -> web.Response:
         token, method = request.match_info["token"], request.match_info["method"]
         call = Call(method, await _read_params(request), token, request.method)
         self.calls.append(call)
+        delays = self._delays.get(method.lower())
+        if delays:
+            await asyncio.sleep(delays.popleft())
         failure = self._failure_for(call)
         if failure is None:
             implementation = getattr(self, f"_m_{method.lower()}", None)
@@ -295,6 +227,7 @@ class FakeTelegramAPI:
             if failure.retry_after is not None:
                 body["parameters"] = {"retry_after": failure.retry_after}
             return web.json_response(body, status=failure.error_code)
+        call.status = 200
         return web.json_response({"ok": True, "result": result})
 
     def _failure_for(self, call: Call) -> Failure | None:

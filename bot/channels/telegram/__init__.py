@@ -36,6 +36,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
 BACKOFF_START, BACKOFF_MAX = 1.0, 60.0
 INLINE_ATTEMPTS, INLINE_WAIT_MAX = 3, 5.0
+DRAIN_TIMEOUT = 10.0
 
 
 class TelegramStartError(RuntimeError):
@@ -57,6 +58,7 @@ class TelegramChannel:
         self.dispatcher = dispatcher
         self._bot: Bot | None = None
         self._poller: asyncio.Task[None] | None = None
+        self._batch: asyncio.Future[None] | None = None
 
     @property
     def bot(self) -> Bot:
@@ -97,12 +99,24 @@ class TelegramChannel:
                 logger.info("Telegram @%s: long polling", bot.username)
             yield
         finally:
-            if self._poller is not None:
-                self._poller.cancel()
-                await asyncio.gather(self._poller, return_exceptions=True)
-                self._poller = None
+            await self._stop_polling()
             await bot.shutdown()
             self._bot = None
+
+    async def _stop_polling(self) -> None:
+        """Stop asking for updates; let the batch in hand finish (bounded), then stop."""
+        if self._poller is None:
+            return
+        self._poller.cancel()
+        await asyncio.gather(self._poller, return_exceptions=True)
+        self._poller = None
+        batch, self._batch = self._batch, None
+        if batch is not None and not batch.done():
+            _, pending = await asyncio.wait({batch}, timeout=DRAIN_TIMEOUT)
+            for unfinished in pending:
+                logger.warning("Telegram updates still in hand at shutdown were cancelled")
+                unfinished.cancel()
+                await asyncio.gather(unfinished, return_exceptions=True)
 
     async def _start_bot(self) -> Bot:
         token = self.settings.telegram_token
@@ -217,8 +231,11 @@ class TelegramChannel:
                 continue
             delay = BACKOFF_START
             if updates:
-                await self._handle_batch(updates)
-                offset = updates[-1].update_id + 1
+                # Shielded: a shutdown stops the polling, not the handling of what we took.
+                self._batch = asyncio.ensure_future(self._handle_batch(updates))
+                await asyncio.shield(self._batch)
+                self._batch = None
+                offset = max(update.update_id for update in updates) + 1
 
     async def _handle_batch(self, updates: Sequence[Update]) -> None:
         """Chats in parallel, each chat's updates in order."""
