@@ -1,5 +1,361 @@
-"""Handlers for households (being written)."""
+"""Registering a household for the year's campaigns (/dangky) and seeing it (/hocuatoi).
 
+    CONSENT --not now--> nothing stored, menu
+       |agree
+    NAME -> ADDRESS -> PHONE -> MEMBERS -> CAMPAIGNS -> CONFIRM --confirm--> stored, thanks
+                                                       ^   |edit        \\--same phone or
+                                       NAME..GROUP..  -+- EDIT           address--> EXISTING
+                                                                          update / cancel
+
+The address is taken in the resident's own residential group; GROUP is reached only
+from EDIT. Nothing is stored before CONFIRM; a household already registered (same
+phone, or same address in the group) is shown, masked unless this resident registered
+it, and may be updated instead of duplicated. Each year's campaigns are a new pledge of
+the same household.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot import flows
+from bot.context import Context
+from bot.events import Button, Reply
+from bot.flows import DONE, Flow, Step
+from bot.inputs import Choice, Integer, Invalid, MultiChoice, Option, Phone, Text
+from bot.normalize import LOCAL_TZ, local_date
+from bot.phones import display_phone, mask_phone
 from bot.registry import Router
+from handlers import common
+from handlers.onboarding import YES_WORDS, group_options
+from storage.models.households import Household
+from storage.repos import households
+from storage.repos.households import HouseholdConflict, HouseholdDetails, address_key
 
 router = Router()
+LATER_WORDS = ("để sau", "không", "ko", "no", "later", "not now", "chưa", "thôi")
+FIELDS = ("name", "address", "group", "phone", "members", "campaigns")
+
+
+def this_year(ctx: Context) -> int:
+    """The current calendar year in Hải Phòng, which a pledge belongs to."""
+    return ctx.now().astimezone(LOCAL_TZ).year
+
+
+def initials(name: str) -> str:
+    """'Nguyễn Văn An' -> 'N. V. A.': a name shown to someone who did not register it."""
+    return " ".join(f"{word[0].upper()}." for word in name.split())
+
+
+def _group_name(ctx: Context, code: str) -> str:
+    group = ctx.ward.group(code)
+    return group.name if group else code
+
+
+def _campaign_lines(ctx: Context, codes: list[str]) -> str:
+    names = [c.name for c in ctx.ward.campaigns if c.code in set(codes)]
+    return "\n".join(f"• {name}" for name in names)
+
+
+def card(ctx: Context, fields: dict[str, Any]) -> str:
+    """A household's lines (head, address, phone, members) as a resident reads them."""
+    lines = [
+        ctx.t("households.line_name", name=fields["name"]),
+        ctx.t("households.line_address", address=fields["address"],
+              group=_group_name(ctx, fields["group"])),
+        ctx.t("households.line_phone", phone=fields["phone"]),
+    ]
+    if fields.get("members") is not None:
+        lines.append(ctx.t("households.line_members", members=fields["members"]))
+    return "\n".join(lines)
+
+
+# --- the questions -----------------------------------------------------------------
+
+
+def _consent_prompt(ctx: Context, data: dict[str, Any]) -> str:
+    return ctx.t("households.consent", year=this_year(ctx),
+                 controller=ctx.ward.ward.data_controller)
+
+
+def _consent_options(ctx: Context, data: dict[str, Any]) -> list[Option]:
+    return [
+        Option("yes", ctx.t("households.agree"), aliases=YES_WORDS),
+        Option("later", ctx.t("households.not_now"), aliases=LATER_WORDS),
+    ]
+
+
+def _save_consent(ctx: Context, data: dict[str, Any], value: str) -> str | None:
+    if value != "yes":
+        data["declined"] = True
+        return DONE
+    data["consent_at"] = ctx.now().isoformat()
+    return None
+
+
+def _save_name(ctx: Context, data: dict[str, Any], value: str) -> None:
+    if not any(ch.isalpha() for ch in value):
+        raise Invalid("households.name_invalid")
+    data["name"] = value
+
+
+def _address_prompt(ctx: Context, data: dict[str, Any]) -> str:
+    return ctx.t("households.ask_address", group=_group_name(ctx, data["group"]))
+
+
+def _save_address(ctx: Context, data: dict[str, Any], value: str) -> None:
+    if not any(ch.isalpha() for ch in address_key(value)):
+        raise Invalid("households.address_invalid")
+    data["address"] = value
+
+
+def _phone_prompt(ctx: Context, data: dict[str, Any]) -> str:
+    key = "ask_phone_share" if ctx.capabilities.contact_request else "ask_phone"
+    return ctx.t(f"households.{key}")
+
+
+def _campaign_options(ctx: Context, data: dict[str, Any]) -> list[Option]:
+    return [Option(c.code, c.name) for c in ctx.ward.campaigns]
+
+
+def _campaigns_prompt(ctx: Context, data: dict[str, Any]) -> str:
+    return ctx.t("households.ask_campaigns", year=this_year(ctx))
+
+
+def _save_campaigns(ctx: Context, data: dict[str, Any], value: list[str]) -> None:
+    data["campaigns"] = value
+    data.pop("_picked_campaigns", None)
+
+
+def _summary_prompt(ctx: Context, data: dict[str, Any]) -> str:
+    codes = data.get("campaigns") or []
+    if not codes:
+        chosen = ctx.t("households.no_campaigns")
+    elif len(codes) == len(ctx.ward.campaigns):
+        chosen = ctx.t("households.all_campaigns", count=len(codes))
+    else:
+        chosen = "\n" + _campaign_lines(ctx, codes)
+    return ctx.t(
+        "households.summary",
+        card=card(ctx, {**data, "phone": display_phone(data["phone"])}),
+        year=this_year(ctx),
+        campaigns=chosen,
+    )
+
+
+def _confirm_options(ctx: Context, data: dict[str, Any]) -> list[Option]:
+    return [
+        Option("confirm", ctx.t("households.confirm"), aliases=("xác nhận", "đúng", "ok", "yes")),
+        Option("edit", ctx.t("households.edit"), aliases=("sửa", "edit")),
+    ]
+
+
+async def _save_confirm(ctx: Context, data: dict[str, Any], value: str) -> str:
+    if value == "edit":
+        return "EDIT"
+    if not data.get("campaigns"):
+        data["_return"] = "CONFIRM"
+        return "CAMPAIGNS"
+    found = await households.matching(
+        ctx.session, phone=data["phone"], group_code=data["group"],
+        key=address_key(data["address"]),
+    )
+    others = [h for h in found if h.id != data.get("household_id")]
+    if not others:
+        return DONE
+    if data.get("household_id") is not None or len(others) > 1:
+        raise Invalid("households.conflict")
+    data["existing_id"] = others[0].id
+    data["_existing"] = _snapshot(ctx, others[0])
+    return "EXISTING"
+
+
+def _snapshot(ctx: Context, household: Household) -> dict[str, Any]:
+    """What this resident may see of a household found at confirmation."""
+    mine = ctx.resident is not None and household.registered_by_resident_id == ctx.resident.id
+    return {
+        "mine": mine,
+        "name": household.head_name if mine else initials(household.head_name),
+        "address": household.address,
+        "group": household.group_code,
+        "phone": display_phone(household.phone) if mine else mask_phone(household.phone),
+        "members": household.members if mine else None,
+    }
+
+
+def _edit_options(ctx: Context, data: dict[str, Any]) -> list[Option]:
+    return [Option(field, ctx.t(f"households.field_{field}")) for field in FIELDS]
+
+
+def _save_edit(ctx: Context, data: dict[str, Any], value: str) -> str:
+    data["_return"] = "CONFIRM"
+    return value.upper()
+
+
+def _save_group(ctx: Context, data: dict[str, Any], value: str) -> str:
+    data["group"] = value
+    data.pop("_return", None)
+    return "CONFIRM"
+
+
+def _existing_prompt(ctx: Context, data: dict[str, Any]) -> str:
+    shown = data["_existing"]
+    key = "existing_mine" if shown["mine"] else "existing_other"
+    return ctx.t(f"households.{key}", card=card(ctx, shown))
+
+
+def _existing_options(ctx: Context, data: dict[str, Any]) -> list[Option]:
+    return [
+        Option("update", ctx.t("households.update_this"), aliases=("cập nhật",)),
+        Option("cancel", ctx.t("households.cancel"), aliases=("không",)),
+    ]
+
+
+def _save_existing(ctx: Context, data: dict[str, Any], value: str) -> str:
+    if value == "update":
+        data["household_id"] = data.pop("existing_id")
+    else:
+        data["cancelled"] = True
+    return DONE
+
+
+def _prompt(key: str) -> Any:
+    return lambda ctx, data: ctx.t(key)
+
+
+async def _finish(ctx: Context, data: dict[str, Any]) -> list[Reply]:
+    if data.get("declined") or data.get("cancelled"):
+        key = "declined" if data.get("declined") else "cancelled"
+        return [Reply(text=ctx.t(f"households.{key}"), remove_keyboard=True), *common.menu(ctx)]
+    year = this_year(ctx)
+    details = HouseholdDetails(
+        group_code=data["group"],
+        head_name=data["name"],
+        address=data["address"],
+        phone=data["phone"],
+        members=data["members"],
+    )
+    try:
+        await households.register(
+            ctx.session,
+            details,
+            household_id=data.get("household_id"),
+            resident_id=ctx.resident.id if ctx.resident else None,
+            consent_at=datetime.fromisoformat(data["consent_at"]),
+            year=year,
+            campaigns=data["campaigns"],
+            at=ctx.now(),
+        )
+    except HouseholdConflict:
+        again = await flows.start(ctx, REGISTRATION, data=data, at="CONFIRM")
+        return [Reply(text=ctx.t("households.conflict")), *again]
+    thanks = ctx.t(
+        "households.done",
+        name=details.head_name,
+        year=year,
+        count=len(data["campaigns"]),
+        campaigns=_campaign_lines(ctx, data["campaigns"]),
+    )
+    return [Reply(text=thanks, remove_keyboard=True), *common.menu(ctx)]
+
+
+REGISTRATION = router.flow(
+    Flow(
+        name="household",
+        title_key="households.title",
+        steps=(
+            Step("CONSENT", _consent_prompt, Choice(_consent_options), save=_save_consent),
+            Step("NAME", _prompt("households.ask_name"),
+                 Text(2, 80, "households.name_too_short", "households.name_too_long"),
+                 save=_save_name),
+            Step("ADDRESS", _address_prompt,
+                 Text(5, 200, "households.address_too_short", "households.address_too_long"),
+                 save=_save_address),
+            Step("PHONE", _phone_prompt, Phone()),
+            Step("MEMBERS", _prompt("households.ask_members"),
+                 Integer(1, 30, quick=(1, 2, 3, 4, 5, 6), columns=3,
+                         invalid="households.members_invalid")),
+            Step("CAMPAIGNS", _campaigns_prompt, MultiChoice(_campaign_options, "campaigns"),
+                 save=_save_campaigns),
+            Step("CONFIRM", _summary_prompt, Choice(_confirm_options, columns=2),
+                 save=_save_confirm),
+            Step("EDIT", _prompt("households.ask_edit"), Choice(_edit_options, columns=2),
+                 save=_save_edit),
+            Step("GROUP", _prompt("households.ask_group"), Choice(group_options, columns=2),
+                 save=_save_group),
+            Step("EXISTING", _existing_prompt, Choice(_existing_options), save=_save_existing),
+        ),
+        finish=_finish,
+    )
+)
+
+
+# --- commands ----------------------------------------------------------------------
+
+
+@router.command("dangky", "register", menu="households.menu", order=10,
+                phrases=("đăng ký", "đăng ký hộ", "dang ky ho gia dinh", "đăng ký hộ gia đình"))
+async def register(ctx: Context) -> list[Reply]:
+    """Start (or pick up) registering a household."""
+    group = ctx.resident.group_code if ctx.resident else ctx.ward.groups[0].code
+    return await flows.start(ctx, REGISTRATION, data={"group": group})
+
+
+@router.command("hocuatoi", "myhousehold", menu="households.my_menu", order=11,
+                phrases=("hộ của tôi", "hộ gia đình của tôi", "my household"))
+async def my_household(ctx: Context) -> list[Reply]:
+    """The households this resident registered, with this year's campaigns."""
+    mine = await households.for_resident(ctx.session, ctx.resident.id) if ctx.resident else []
+    if not mine:
+        button = Button(ctx.t("households.register_button"), "cmd:dangky")
+        return [Reply(text=ctx.t("households.none"), buttons=((button,),))]
+    year = this_year(ctx)
+    pledges = await households.pledges_for(ctx.session, [h.id for h in mine], year)
+    parts, rows = [ctx.t("households.mine_title")], []
+    for household in mine:
+        fields = {
+            "name": household.head_name,
+            "address": household.address,
+            "group": household.group_code,
+            "phone": display_phone(household.phone),
+            "members": household.members,
+        }
+        pledge = pledges.get(household.id)
+        if pledge is None:
+            joined = ctx.t("households.mine_no_pledge", year=year)
+        else:
+            joined = ctx.t("households.mine_pledge", year=year, count=len(pledge.campaigns),
+                           date=local_date(pledge.pledged_at),
+                           campaigns=_campaign_lines(ctx, pledge.campaigns))
+        parts.append(f"{card(ctx, fields)}\n{joined}")
+        label = (ctx.t("households.update_button") if len(mine) == 1
+                 else ctx.t("households.update_named", name=household.head_name))
+        rows.append((Button(label, f"cmd:capnhatho:{household.id}"),))
+    return [Reply(text="\n\n".join(parts), buttons=tuple(rows))]
+
+
+@router.command("capnhatho", "updatehousehold")
+async def update_household(ctx: Context) -> list[Reply]:
+    """Open one's registered household at the summary, to change and confirm it again."""
+    mine = await households.for_resident(ctx.session, ctx.resident.id) if ctx.resident else []
+    wanted = ctx.incoming.args[0] if ctx.incoming.args else None
+    if wanted is None and len(mine) == 1:
+        wanted = str(mine[0].id)
+    household = next((h for h in mine if str(h.id) == wanted), None)
+    if household is None:
+        return await my_household(ctx)
+    pledge = await households.pledge(ctx.session, household.id, this_year(ctx))
+    if pledge is None:
+        pledge = await households.latest_pledge(ctx.session, household.id)
+    data = {
+        "household_id": household.id,
+        "group": household.group_code,
+        "name": household.head_name,
+        "address": household.address,
+        "phone": household.phone,
+        "members": household.members,
+        "campaigns": list(pledge.campaigns) if pledge else [],
+        "consent_at": household.consent_at.isoformat(),
+    }
+    return await flows.start(ctx, REGISTRATION, data=data, at="CONFIRM")
