@@ -75,6 +75,7 @@ class Reply:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     request_contact: bool = False
+    contact_label: str | None = None
     attachment: Attachment | None = None
     remove_keyboard: bool = False
 

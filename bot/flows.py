@@ -17,7 +17,9 @@ from typing import Any
 
 from bot.context import Context
 from bot.events import Button, Reply
-from bot.inputs import Answer, Input, Invalid, Phone, Stay
+from bot.inputs import Answer, Input, Integer, Invalid, Phone, Stay, Text
+
+TYPED_INPUTS = (Integer, Text, Phone)
 from bot.normalize import fold
 
 logger = logging.getLogger(__name__)
@@ -158,6 +160,7 @@ def ask(
         text="\n\n".join(parts),
         buttons=tuple(r for r in rows if r),
         request_contact=isinstance(step.input, Phone) and ctx.capabilities.contact_request,
+        contact_label=ctx.t("phone.share_button") if isinstance(step.input, Phone) else None,
     )
 
 
@@ -167,7 +170,7 @@ async def handle(ctx: Context) -> list[Reply]:
     if flow is None:
         return []
     step = flow.step(ctx.state.step or "")
-    answer = _answer(ctx)
+    answer = _answer(ctx, step)
     if answer is None:
         return [ask(ctx, flow, step, prefix="flow.stale_button")]
     data = dict(ctx.state.data)
@@ -205,9 +208,23 @@ async def handle(ctx: Context) -> list[Reply]:
     return [ask(ctx, flow, flow.step(target))]
 
 
-def _answer(ctx: Context) -> Answer | None:
-    """The answer, or None when a button from an older question was pressed."""
+def _answer(ctx: Context, step: Step) -> Answer | None:
+    """The answer, or None when a button from an older question was pressed.
+
+    On a channel that shows buttons as numbered lines, every button of the question
+    (the options, then "back" or "skip") has a number. The step's input reads the
+    numbers of its own buttons; a number past them stands for "back" or "skip".
+    """
     incoming = ctx.incoming
+    if incoming.kind == "text" and not isinstance(step.input, TYPED_INPUTS):
+        typed = (incoming.text or "").strip()
+        offered = ctx.state.offered
+        own = sum(len(row) for row in step.input.buttons(ctx, dict(ctx.state.data)))
+        if typed.isdigit() and own < int(typed) <= len(offered):
+            tag, _, value = offered[int(typed) - 1][1].partition(":")
+            if tag == f"s{ctx.state.seq}":
+                return Answer(incoming, button=value)
+        return Answer(incoming)
     if incoming.kind != "button":
         return Answer(incoming)
     tag, _, value = (incoming.button or "").partition(":")

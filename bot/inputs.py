@@ -162,6 +162,11 @@ class MultiChoice:
             return values
         if folded in ("xong", "done", "ok"):
             return self._finish(selected, values)
+        if folded.isdigit() and int(folded) in (len(options) + 1, len(options) + 2):
+            tail = [ALL, DONE_PICKING] if self.offer_all else [DONE_PICKING]
+            position = int(folded) - len(options) - 1
+            if position < len(tail):
+                return values if tail[position] == ALL else self._finish(selected, values)
         numbers = re.findall(r"\d+", folded)
         if numbers and not re.sub(r"[\d\s,;.và&]+|va", "", folded):
             picked = {int(n) - 1 for n in numbers}

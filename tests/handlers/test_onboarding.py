@@ -174,3 +174,12 @@ async def test_duplicate_update_is_handled_once(chat, sessionmaker):
     assert first and "Chào bạn" in first[0].text
     assert second == []
     assert await count(sessionmaker, ProcessedUpdate) == 1
+
+
+async def test_numbered_back_button_without_buttons(make_chat):
+    chat = make_chat("numbers-only", buttons=False)
+    await chat.say("/batdau")
+    await chat.say("1")
+    assert chat.labels()[-1] == "⬅️ Quay lại"
+    await chat.say(str(len(chat.labels())))  # the number shown beside "Quay lại"
+    assert "Bạn có đồng ý không?" in chat.text

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from aiohttp import web
 from telegram import Bot, Update
 from telegram.error import InvalidToken, RetryAfter
+from telegram.request import HTTPXRequest
 
 from bot import metrics
 from bot.channels.telegram.inbound import to_incoming
@@ -37,6 +38,7 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 BACKOFF_START, BACKOFF_MAX = 1.0, 60.0
 INLINE_ATTEMPTS, INLINE_WAIT_MAX = 3, 5.0
 DRAIN_TIMEOUT = 10.0
+POOL_SIZE = 32
 
 
 class TelegramStartError(RuntimeError):
@@ -122,8 +124,13 @@ class TelegramChannel:
         token = self.settings.telegram_token
         assert token is not None
         api = self.settings.telegram_api_url
+        # A bare Bot keeps one HTTP connection; the delivery worker sends in parallel.
         bot = Bot(
-            token.get_secret_value(), base_url=f"{api}/bot", base_file_url=f"{api}/file/bot"
+            token.get_secret_value(),
+            base_url=f"{api}/bot",
+            base_file_url=f"{api}/file/bot",
+            request=HTTPXRequest(connection_pool_size=POOL_SIZE, pool_timeout=10.0),
+            get_updates_request=HTTPXRequest(connection_pool_size=1),
         )
         try:
             await bot.initialize()

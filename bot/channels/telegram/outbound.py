@@ -78,7 +78,7 @@ def _boundary(window: str) -> int:
 def reply_markup(reply: Reply) -> Markup | None:
     """The keyboard a reply asks for: contact request, inline buttons, removal, or none."""
     if reply.request_contact:
-        rows = [[KeyboardButton(CONTACT_BUTTON, request_contact=True)]]
+        rows = [[KeyboardButton(reply.contact_label or CONTACT_BUTTON, request_contact=True)]]
         rows += [[KeyboardButton(button.label) for button in row] for row in reply.buttons]
         return ReplyKeyboardMarkup(rows, one_time_keyboard=True, resize_keyboard=True)
     if reply.buttons:
