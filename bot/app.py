@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -12,6 +13,7 @@ from sqlalchemy import text
 
 from bot import keys
 from bot.channels import build_channels
+from bot.delivery import DeliveryWorker
 from bot.dispatcher import Dispatcher
 from bot.registry import Registry
 from bot.settings import Settings
@@ -29,6 +31,7 @@ def build_app(
     ward: WardConfig | None = None,
     clock: Callable[[], datetime] | None = None,
     migrate: bool = True,
+    deliver: bool = True,
 ) -> web.Application:
     """Everything `thidua serve` runs, as one aiohttp application."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
@@ -44,6 +47,8 @@ def build_app(
     app[keys.CHANNELS] = build_channels(settings, app[keys.DISPATCHER])
     for channel in app[keys.CHANNELS].values():
         channel.setup(app)
+    if deliver:
+        app.cleanup_ctx.append(_delivery)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     return app
@@ -58,6 +63,16 @@ def _database(migrate: bool) -> Callable[[web.Application], AsyncIterator[None]]
         await engine.dispose()
 
     return lifecycle
+
+
+async def _delivery(app: web.Application) -> AsyncIterator[None]:
+    """Run the delivery worker beside the server (one per process; see docs)."""
+    worker = DeliveryWorker(app[keys.SESSIONMAKER], app[keys.CHANNELS])
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop), name="delivery-worker")
+    yield
+    stop.set()
+    await task
 
 
 async def healthz(request: web.Request) -> web.Response:

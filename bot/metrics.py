@@ -19,3 +19,6 @@ LATENCY = Histogram(
     ["channel"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+DELIVERED = Counter(
+    "thidua_outbox_results_total", "Outbox sends by outcome", ["channel", "status"]
+)

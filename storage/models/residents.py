@@ -35,6 +35,7 @@ class ChannelIdentity(TimestampMixin, Base):
     channel: Mapped[str] = mapped_column(String(16))
     user_id: Mapped[str] = mapped_column(String(64))
     chat_id: Mapped[str] = mapped_column(String(64))
+    unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     resident_id: Mapped[int] = mapped_column(
         ForeignKey("residents.id", ondelete="CASCADE"), index=True
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,3 +66,56 @@ async def count_by_status(session: AsyncSession, kind: str | None = None) -> dic
     if kind is not None:
         stmt = stmt.where(OutboxMessage.kind == kind)
     return {status: count for status, count in (await session.execute(stmt)).all()}
+
+
+async def claim_batch(
+    session: AsyncSession,
+    channels: list[str],
+    *,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+) -> list[OutboxMessage]:
+    """Take up to `limit` due messages (or ones whose lease ran out after a crash).
+
+    Rows are locked with SKIP LOCKED on PostgreSQL so two workers never claim the same
+    row; SQLite serializes writers with BEGIN IMMEDIATE.
+    """
+    due = or_(
+        and_(OutboxMessage.status == "pending", OutboxMessage.not_before <= now),
+        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until < now),
+    )
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.channel.in_(channels), due)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = list((await session.execute(stmt)).scalars())
+    for row in rows:
+        row.status = "sending"
+        row.claimed_until = lease_until
+        row.attempts += 1
+    return rows
+
+
+async def finish(
+    session: AsyncSession,
+    message_id: int,
+    *,
+    status: str,
+    now: datetime,
+    platform_message_id: str | None = None,
+    not_before: datetime | None = None,
+    error: str | None = None,
+) -> None:
+    """Record the outcome of one send: sent, pending again (retry), blocked or failed."""
+    values: dict[str, Any] = {"status": status, "claimed_until": None, "last_error": error}
+    if status == "sent":
+        values.update(sent_at=now, message_id=platform_message_id)
+    if not_before is not None:
+        values["not_before"] = not_before
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
+    )

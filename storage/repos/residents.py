@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelIdentity, Resident
@@ -56,3 +56,27 @@ async def delete_resident(session: AsyncSession, resident_id: int) -> None:
         delete(ChannelIdentity).where(ChannelIdentity.resident_id == resident_id)
     )
     await session.execute(delete(Resident).where(Resident.id == resident_id))
+
+
+async def mark_unreachable(
+    session: AsyncSession, channel: str, chat_id: str, when: datetime
+) -> None:
+    """The platform says this chat blocked the bot: skip it from now on."""
+    await session.execute(
+        update(ChannelIdentity)
+        .where(ChannelIdentity.channel == channel, ChannelIdentity.chat_id == chat_id)
+        .values(unreachable_at=when)
+    )
+
+
+async def mark_reachable(session: AsyncSession, channel: str, user_id: str) -> None:
+    """A resident wrote to us again, so the bot is no longer blocked."""
+    await session.execute(
+        update(ChannelIdentity)
+        .where(
+            ChannelIdentity.channel == channel,
+            ChannelIdentity.user_id == user_id,
+            ChannelIdentity.unreachable_at.is_not(None),
+        )
+        .values(unreachable_at=None)
+    )

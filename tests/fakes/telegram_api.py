@@ -32,6 +32,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.rate_limits import RateLimits
 from tests.fakes.telegram_updates import UpdateFactory
 
 JSON_FIELDS = {"reply_markup", "allowed_updates", "entities", "caption_entities",
@@ -99,6 +100,7 @@ class FakeTelegramAPI(UpdateFactory):
         self.pending: deque[dict[str, Any]] = deque()
         self.rejected_tokens: set[str] = set()
         self.blocked: set[int] = set()
+        self.limits: RateLimits | None = None
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._delays: dict[str, deque[float]] = defaultdict(deque)
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
@@ -159,6 +161,11 @@ class FakeTelegramAPI(UpdateFactory):
     def slow(self, method: str, seconds: float, times: int = 1) -> None:
         """Answer the next `times` calls of `method` only after `seconds`."""
         self._delays[method.lower()].extend([seconds] * times)
+
+    def enforce_limits(self, per_second: int = 30, per_chat_gap: float = 1.0) -> RateLimits:
+        """Refuse sends past Telegram's limits with 429 + retry_after, as Telegram does."""
+        self.limits = RateLimits(per_second, per_chat_gap)
+        return self.limits
 
     def block(self, *chat_ids: int) -> None:
         """Sends to these chats get 403 "Forbidden: bot was blocked by the user"."""
@@ -238,6 +245,10 @@ class FakeTelegramAPI(UpdateFactory):
             return queued.popleft()
         if call.method.lower() in SEND_METHODS and call.params.get("chat_id") in self.blocked:
             return Failure(403, "Forbidden: bot was blocked by the user")
+        if self.limits is not None and call.method.lower() in SEND_METHODS:
+            wait = self.limits.check(call.params.get("chat_id"))
+            if wait is not None:
+                return Failure(429, f"Too Many Requests: retry after {wait}", wait)
         return None
 
     async def _m_getme(self, params: dict[str, Any]) -> Any:

@@ -1,4 +1,4 @@
-"""outbox
+"""outbox, delivery leases, unreachable chats
 
 Revision ID: 0002
 Revises: 0001
@@ -27,6 +27,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('not_before', storage.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_until', storage.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', storage.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', storage.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('message_id', sa.String(length=64), nullable=True),
@@ -37,9 +38,13 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_status_not_before', ['status', 'not_before'], unique=False)
 
+    with op.batch_alter_table('channel_identities', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('unreachable_at', storage.models.base.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('channel_identities', schema=None) as batch_op:
+        batch_op.drop_column('unreachable_at')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_status_not_before')
 
