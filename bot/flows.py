@@ -18,11 +18,11 @@ from typing import Any
 from bot.context import Context
 from bot.events import Button, Reply
 from bot.inputs import Answer, Input, Integer, Invalid, Phone, Stay, Text
-
-TYPED_INPUTS = (Integer, Text, Phone)
 from bot.normalize import fold
 
 logger = logging.getLogger(__name__)
+
+TYPED_INPUTS = (Integer, Text, Phone)
 
 DONE = "__done__"
 BACK, SKIP = "~back", "~skip"

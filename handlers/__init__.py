@@ -1,6 +1,6 @@
 """What the bot does, once for every channel. ROUTERS lists the modules in order."""
 
-from handlers import basics, households, nominations, onboarding, surveys
+from handlers import basics, households, nominations, onboarding, privacy, surveys
 
 ROUTERS = [
     basics.router,
@@ -8,6 +8,7 @@ ROUTERS = [
     households.router,
     nominations.router,
     surveys.router,
+    privacy.router,
 ]
 
 __all__ = ["ROUTERS"]

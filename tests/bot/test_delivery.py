@@ -31,8 +31,11 @@ async def api() -> AsyncIterator[FakeTelegramAPI]:
 @pytest.fixture
 async def app(database_url: str, api: FakeTelegramAPI) -> AsyncIterator[web.Application]:
     settings = load_settings(
-        database_url=database_url, telegram_token=api.token, telegram_api_url=api.url,
-        webchat_enabled=True, telegram_poll_timeout=1,
+        database_url=database_url,
+        telegram_token=api.token,
+        telegram_api_url=api.url,
+        webchat_enabled=True,
+        telegram_poll_timeout=1,
     )
     application = build_app(settings, deliver=False)
     runner = web.AppRunner(application)
@@ -44,7 +47,11 @@ async def app(database_url: str, api: FakeTelegramAPI) -> AsyncIterator[web.Appl
 async def enqueue(app: web.Application, chat_id: int, text: str, key: str) -> None:
     async with app[keys.SESSIONMAKER]() as session, session.begin():
         await outbox.enqueue(
-            session, key=key, kind="broadcast", channel="telegram", chat_id=str(chat_id),
+            session,
+            key=key,
+            kind="broadcast",
+            channel="telegram",
+            chat_id=str(chat_id),
             payload=reply_to_payload(Reply(text=text)),
         )
 
@@ -87,7 +94,11 @@ async def test_every_recipient_gets_one_message_within_the_limits(app, api):
         assert [c.params["text"] for c in api.calls_to("sendMessage", chat)] == [
             f"Thông báo số 1 cho {chat}"
         ]
-    assert [c.params["text"] for c in api.calls_to("sendMessage", 500)] == ["Tin 1", "Tin 2", "Tin 3"]
+    assert [c.params["text"] for c in api.calls_to("sendMessage", 500)] == [
+        "Tin 1",
+        "Tin 2",
+        "Tin 3",
+    ]
     assert limits.refused == 0, dict(limits.refused_by_chat)
     assert limits.busiest_second() <= 30
 
@@ -107,8 +118,14 @@ async def test_a_429_is_retried_after_the_platforms_wait(app, api):
 async def test_a_blocked_chat_is_marked_unreachable(app, api):
     async with app[keys.SESSIONMAKER]() as session, session.begin():
         await residents.join(
-            session, channel="telegram", user_id="9", chat_id="9", group_code="01", lang="vi",
-            consent_at=datetime.now(UTC), consent_version="2026-11",
+            session,
+            channel="telegram",
+            user_id="9",
+            chat_id="9",
+            group_code="01",
+            lang="vi",
+            consent_at=datetime.now(UTC),
+            consent_version="2026-11",
         )
     api.block(9)
     await enqueue(app, 9, "Thông báo", key="x:9")
@@ -152,7 +169,11 @@ async def test_enqueue_is_idempotent_by_key(app, api):
 async def test_web_chat_messages_go_to_the_browser_inbox(app):
     async with app[keys.SESSIONMAKER]() as session, session.begin():
         await outbox.enqueue(
-            session, key="w:1", kind="notification", channel="webchat", chat_id="browser-1",
+            session,
+            key="w:1",
+            kind="notification",
+            channel="webchat",
+            chat_id="browser-1",
             payload=reply_to_payload(Reply(text="Đề cử của bạn đã được duyệt")),
         )
     worker = DeliveryWorker(

@@ -1,0 +1,109 @@
+"""A resident's own data: /toi shows everything stored, /xoadulieu deletes it.
+
+/xoadulieu -> CONFIRM --delete--> data removed (survey answers kept anonymously)
+                      \\--keep--> nothing changes
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import flows
+from bot.context import Context
+from bot.events import Button, Reply
+from bot.flows import DONE, Flow, Step
+from bot.inputs import Choice, Option
+from bot.normalize import local_date
+from bot.registry import GUEST, Router
+from handlers import common
+from storage.repos import households, nominations, privacy, surveys
+
+router = Router()
+
+CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "webchat": "Web chat", "test": "Test"}
+
+
+@router.command(
+    "toi",
+    "me",
+    menu="menu.my_data",
+    order=60,
+    phrases=("dữ liệu của tôi", "thông tin của tôi", "tôi là ai", "my data"),
+)
+async def my_data(ctx: Context) -> list[Reply]:
+    """Everything the bot keeps about the asker, in plain words."""
+    resident = ctx.resident
+    assert resident is not None  # the registry only lets joined residents in
+    group = ctx.ward.group(resident.group_code)
+    owned = await households.for_resident(ctx.session, resident.id)
+    nominated = await nominations.for_resident(ctx.session, resident.id)
+    answered = await surveys.count_for_resident(ctx.session, resident.id)
+    channels = await privacy.channels_of(ctx.session, resident.id)
+    text = ctx.t(
+        "privacy.summary",
+        group=group.name if group else resident.group_code,
+        consent_date=local_date(resident.consent_at),
+        channels=", ".join(CHANNEL_NAMES.get(c, c) for c in channels),
+        language=ctx.t("privacy.language_name"),
+        households=len(owned),
+        nominations=len(nominated),
+        surveys=answered,
+    )
+    buttons = (
+        (Button(ctx.t("privacy.see_households"), "cmd:hocuatoi"),),
+        (Button(ctx.t("privacy.see_nominations"), "cmd:decucuatoi"),),
+        (Button(ctx.t("privacy.delete_button"), "cmd:xoadulieu"),),
+    )
+    return [Reply(text=text, buttons=buttons)]
+
+
+def _confirm_prompt(ctx: Context, data: dict[str, Any]) -> str:
+    return ctx.t("privacy.delete_confirm")
+
+
+def _confirm_options(ctx: Context, data: dict[str, Any]) -> list[Option]:
+    return [
+        Option("delete", ctx.t("privacy.delete_yes"), aliases=("xoá", "xóa", "xoa", "delete")),
+        Option("keep", ctx.t("privacy.delete_no"), aliases=("không", "khong", "ko", "no")),
+    ]
+
+
+def _save_choice(ctx: Context, data: dict[str, Any], value: str) -> str:
+    data["delete"] = value == "delete"
+    return DONE
+
+
+async def _finish(ctx: Context, data: dict[str, Any]) -> list[Reply]:
+    if not data.get("delete") or ctx.resident is None:
+        return [Reply(text=ctx.t("privacy.kept")), *common.menu(ctx)]
+    chat = (ctx.incoming.channel, ctx.incoming.chat_id)
+    result = await privacy.forget(ctx.session, ctx.resident.id, keep_chat=chat)
+    ctx.resident = None
+    ctx.role = GUEST
+    flows.clear(ctx)
+    ctx.state.lang = None
+    text = ctx.t(
+        "privacy.deleted",
+        households=result.households,
+        nominations=result.nominations_deleted + result.nominations_detached,
+        surveys=result.responses_anonymized,
+    )
+    return [Reply(text=text, remove_keyboard=True)]
+
+
+DELETE = router.flow(
+    Flow(
+        name="delete_my_data",
+        title_key="privacy.delete_title",
+        steps=(Step("CONFIRM", _confirm_prompt, Choice(_confirm_options), save=_save_choice),),
+        finish=_finish,
+    )
+)
+
+
+@router.command(
+    "xoadulieu", "deletemydata", phrases=("xoá dữ liệu", "xoá dữ liệu của tôi", "delete my data")
+)
+async def delete_my_data(ctx: Context) -> list[Reply]:
+    """Ask once more, then delete."""
+    return await flows.start(ctx, DELETE)
