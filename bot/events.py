@@ -92,6 +92,7 @@ class Capabilities:
     contact_request: bool
     documents: bool
     max_text: int
+    photos: bool = True
 
 
 DeliveryStatus = Literal["sent", "retry_after", "blocked", "failed"]

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.context import Context
 from bot.events import Button, Reply
-from bot.inputs import Answer, Input, Integer, Invalid, Phone, Stay, Text
+from bot.inputs import Answer, Input, Integer, Invalid, Phone, Photo, Stay, Text
 from bot.normalize import fold
 
 logger = logging.getLogger(__name__)
@@ -198,6 +198,9 @@ async def handle(ctx: Context) -> list[Reply]:
         return [ask(ctx, flow, step, prefix=problem.key, brief=True, **problem.params)]
     if target is None:
         target = data.pop("_return", None) or flow.after(step.name)
+    while target != DONE and _cannot_ask(ctx, flow.step(target)):
+        skipped = flow.step(target)
+        target = await _save(ctx, skipped, data, None) or flow.after(skipped.name)
     if target == DONE:
         clear(ctx)
         return await flow.finish(ctx, {k: v for k, v in data.items() if not k.startswith("_")})
@@ -231,6 +234,11 @@ def _answer(ctx: Context, step: Step) -> Answer | None:
     if tag != f"s{ctx.state.seq}":
         return None
     return Answer(incoming, button=value)
+
+
+def _cannot_ask(ctx: Context, step: Step) -> bool:
+    """An optional photo on a channel that cannot receive photos is skipped."""
+    return step.optional and isinstance(step.input, Photo) and not ctx.capabilities.photos
 
 
 def _said(answer: Answer, words: set[str]) -> bool:

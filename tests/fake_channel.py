@@ -22,6 +22,7 @@ class FakeChannel:
     chat_id: str | None = None
     channel: str = "test"
     buttons: bool = True
+    photos: bool = True
     history: list[Reply] = field(default_factory=list)
     last: list[Reply] = field(default_factory=list)
     sent: list[tuple[str, Reply]] = field(default_factory=list)
@@ -29,7 +30,11 @@ class FakeChannel:
     @property
     def capabilities(self) -> Capabilities:
         return Capabilities(
-            buttons=self.buttons, contact_request=True, documents=True, max_text=4096
+            buttons=self.buttons,
+            contact_request=True,
+            documents=True,
+            max_text=4096,
+            photos=self.photos,
         )
 
     def _incoming(self, **payload: object) -> Incoming:

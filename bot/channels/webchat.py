@@ -35,7 +35,9 @@ class WebchatChannel:
     """Serves the chat page and its small JSON API."""
 
     name = "webchat"
-    capabilities = Capabilities(buttons=True, contact_request=False, documents=True, max_text=4000)
+    capabilities = Capabilities(
+        buttons=True, contact_request=False, documents=True, max_text=4000, photos=False
+    )
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher

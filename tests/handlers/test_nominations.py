@@ -531,3 +531,17 @@ async def test_english_is_a_second_language(chat, sessionmaker):
     assert "its code is ND-2026-0001" in chat.text
     await chat.say("/mynominations")
     assert "Status: sent" in chat.text
+
+
+async def test_channel_without_photos_skips_the_photo_step(make_chat):
+    chat = make_chat("no-photos", photos=False)
+    await chat.join()
+    await chat.say("/decu")
+    await chat.press("Đồng ý")
+    await chat.press("Cá nhân")
+    await chat.say("Nguyễn Thị Hoa")
+    await chat.press("Cùng tổ với tôi")
+    await chat.say("1")
+    await chat.say("Bà Hoa nhiều năm liền dọn vệ sinh ngõ và trồng cây xanh.")
+    assert "ảnh" not in chat.text.lower().split("\n")[0]
+    assert "Gửi đề cử" in " ".join(chat.labels())
