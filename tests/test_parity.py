@@ -52,6 +52,8 @@ class Server:
 class WebchatDriver:
     """Does what the page's script does."""
 
+    photos = False
+
     def __init__(self, http: aiohttp.ClientSession, base: str, client_id: str) -> None:
         self.http, self.base, self.client_id = http, base, client_id
         self.replies: list[dict[str, Any]] = []

@@ -10,6 +10,10 @@ what the bot's answer must show:
     buttons = ["Tôi đồng ý"]  # optional: labels (fragments) that must be offered
     absent = ["Lỗi"]          # optional: fragments that must not appear
 
+A channel that cannot take photos (the web chat) skips an optional photo question, so
+a step may say `only_with_photos = true` (done only where photos are taken), and
+`expect_with_photos` / `expect_without_photos` for what differs.
+
 A driver plays the steps on one channel; `play` checks the answers the same way for all.
 """
 
@@ -35,6 +39,8 @@ class Seen:
 
 class Driver(Protocol):
     """One channel's way of doing what a step says."""
+
+    photos: bool
 
     async def say(self, text: str) -> Seen: ...
 
@@ -64,7 +70,10 @@ async def play(driver: Driver, transcript: dict[str, Any]) -> list[Seen]:
         await driver.press("Tôi đồng ý")
         joined = await driver.press(transcript["join"])
         assert "đã tham gia" in joined.text, joined.text
+    photos = getattr(driver, "photos", True)
     for number, step in enumerate(transcript["steps"], start=1):
+        if step.get("only_with_photos") and not photos:
+            continue
         if "say" in step:
             result = await driver.say(step["say"])
         elif "press" in step:
@@ -76,7 +85,8 @@ async def play(driver: Driver, transcript: dict[str, Any]) -> list[Seen]:
         else:
             raise AssertionError(f"step {number} does nothing: {step}")
         where = f"step {number} ({step})"
-        for fragment in step.get("expect", []):
+        extra = step.get("expect_with_photos" if photos else "expect_without_photos", [])
+        for fragment in [*step.get("expect", []), *extra]:
             assert fragment in result.text, f"{where}: {fragment!r} not in:\n{result.text}"
         for fragment in step.get("absent", []):
             assert fragment not in result.text, f"{where}: {fragment!r} shown:\n{result.text}"
