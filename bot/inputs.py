@@ -80,6 +80,17 @@ def match_option(options: Sequence[Option], text: str) -> Option | None:
         names = {fold(option.label), fold(option.value), *(fold(a) for a in option.aliases)}
         if folded in names:
             return option
+    if len(folded) < 3:
+        return None
+    # "an ninh" for "An ninh - Trật tự": the words begin one label, or stand in just one.
+    padded = f" {folded} "
+    for test in (
+        lambda label: label.startswith(folded + " "),
+        lambda label: padded in f" {label} ",
+    ):
+        hits = [o for o in options if test(fold(o.label).replace(" - ", " "))]
+        if len(hits) == 1:
+            return hits[0]
     return None
 
 

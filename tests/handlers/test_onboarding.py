@@ -183,3 +183,14 @@ async def test_numbered_back_button_without_buttons(make_chat):
     assert chat.labels()[-1] == "⬅️ Quay lại"
     await chat.say(str(len(chat.labels())))  # the number shown beside "Quay lại"
     assert "Bạn có đồng ý không?" in chat.text
+
+
+async def test_a_choice_can_be_named_by_its_first_words(chat):
+    await chat.join()
+    await chat.say("/decu")
+    await chat.press("Đồng ý")
+    await chat.say("cá nhân")
+    await chat.say("Trần Văn Bình")
+    await chat.press("Cùng tổ với tôi")
+    await chat.say("an ninh")
+    assert "đã làm việc tốt gì" in chat.text
