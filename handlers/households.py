@@ -28,13 +28,13 @@ from bot.normalize import LOCAL_TZ, local_date
 from bot.phones import display_phone, mask_phone
 from bot.registry import Router
 from handlers import common
-from handlers.onboarding import YES_WORDS, group_options
+from handlers.consent import consent_step
+from handlers.onboarding import group_options
 from storage.models.households import Household
 from storage.repos import households
 from storage.repos.households import HouseholdConflict, HouseholdDetails, address_key
 
 router = Router()
-LATER_WORDS = ("để sau", "không", "ko", "no", "later", "not now", "chưa", "thôi")
 FIELDS = ("name", "address", "group", "phone", "members", "campaigns")
 
 
@@ -79,19 +79,8 @@ def _consent_prompt(ctx: Context, data: dict[str, Any]) -> str:
                  controller=ctx.ward.ward.data_controller)
 
 
-def _consent_options(ctx: Context, data: dict[str, Any]) -> list[Option]:
-    return [
-        Option("yes", ctx.t("households.agree"), aliases=YES_WORDS),
-        Option("later", ctx.t("households.not_now"), aliases=LATER_WORDS),
-    ]
 
 
-def _save_consent(ctx: Context, data: dict[str, Any], value: str) -> str | None:
-    if value != "yes":
-        data["declined"] = True
-        return DONE
-    data["consent_at"] = ctx.now().isoformat()
-    return None
 
 
 def _save_name(ctx: Context, data: dict[str, Any], value: str) -> None:
@@ -265,7 +254,7 @@ REGISTRATION = router.flow(
         name="household",
         title_key="households.title",
         steps=(
-            Step("CONSENT", _consent_prompt, Choice(_consent_options), save=_save_consent),
+            consent_step(_consent_prompt, "households.agree", "households.not_now"),
             Step("NAME", _prompt("households.ask_name"),
                  Text(2, 80, "households.name_too_short", "households.name_too_long"),
                  save=_save_name),

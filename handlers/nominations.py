@@ -25,7 +25,8 @@ from bot.inputs import Answer, Choice, Invalid, Option, Photo, Text
 from bot.normalize import LOCAL_TZ, fold, local_date, number
 from bot.registry import Router
 from handlers import common
-from handlers.onboarding import YES_WORDS, group_options
+from handlers.consent import consent_step
+from handlers.onboarding import group_options
 from storage.models.nominations import COLLECTIVE, INDIVIDUAL, REJECTED, Nomination
 from storage.repos import nominations as repo
 
@@ -130,18 +131,8 @@ class GroupChoice(Choice):
         return head + [rest[i : i + 2] for i in range(0, len(rest), 2)]
 
 
-def _consent_options(ctx: Context, data: dict[str, Any]) -> list[Option]:
-    return [
-        Option("yes", ctx.t("nominations.agree"), aliases=YES_WORDS),
-        Option("no", ctx.t("nominations.not_now"), aliases=NOT_NOW_WORDS),
-    ]
 
 
-def _save_consent(ctx: Context, data: dict[str, Any], value: str) -> str | None:
-    if value != "yes":
-        data["declined"] = True
-        return DONE
-    return None
 
 
 def _kind_options(ctx: Context, data: dict[str, Any]) -> list[Option]:
@@ -271,7 +262,7 @@ NOMINATION = router.flow(
         name="nomination",
         title_key="nominations.title",
         steps=(
-            Step("CONSENT", _prompt("intro"), Choice(_consent_options), save=_save_consent),
+            consent_step(_prompt("intro"), "nominations.agree", "nominations.not_now"),
             Step("KIND", _prompt("ask_kind"), Choice(_kind_options, columns=2), save=_save_kind),
             Step("NAME", _name_prompt, NomineeName()),
             Step("GROUP", _group_prompt, GroupChoice(_nominee_group_options)),

@@ -19,12 +19,11 @@ from bot.flows import DONE, Flow, Step
 from bot.inputs import Choice, Option
 from bot.registry import EVERYONE, GUEST, Router
 from handlers import common
+from handlers.consent import consent_step
 from storage.repos import residents
 
 router = Router()
 CONSENT_VERSION = "2026-11"
-YES_WORDS = ("đồng ý", "có", "ok", "yes", "agree", "ừ", "vâng", "dạ", "đồng ý ạ", "co dong y")
-NO_WORDS = ("không", "không đồng ý", "no", "ko", "k", "từ chối")
 
 
 def _consent_prompt(ctx: Context, data: dict[str, Any]) -> str:
@@ -36,19 +35,8 @@ def _consent_prompt(ctx: Context, data: dict[str, Any]) -> str:
     )
 
 
-def _consent_options(ctx: Context, data: dict[str, Any]) -> list[Option]:
-    return [
-        Option("yes", ctx.t("onboarding.agree"), aliases=YES_WORDS),
-        Option("no", ctx.t("onboarding.decline"), aliases=NO_WORDS),
-    ]
 
 
-def _save_consent(ctx: Context, data: dict[str, Any], value: str) -> str | None:
-    if value != "yes":
-        data["declined"] = True
-        return DONE
-    data["consent_at"] = ctx.now().isoformat()
-    return None
 
 
 def group_options(ctx: Context, data: dict[str, Any]) -> list[Option]:
@@ -90,7 +78,7 @@ ONBOARDING = router.flow(
         name="onboarding",
         title_key="onboarding.title",
         steps=(
-            Step("CONSENT", _consent_prompt, Choice(_consent_options), save=_save_consent),
+            consent_step(_consent_prompt, "onboarding.agree", "onboarding.decline"),
             Step("GROUP", _group_prompt, Choice(group_options, columns=2)),
         ),
         finish=_finish,
