@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot import __version__
+from bot import __version__, admin_cli
 from bot.settings import Settings, SettingsError, load_settings
 from bot.ward import WardConfigError, load_ward_config
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="override THIDUA_PORT")
     commands.add_parser("migrate", help="apply database migrations and exit")
     commands.add_parser("check", help="validate settings and the ward file, then exit")
+    admin_cli.add_commands(commands)
     return parser
 
 
@@ -55,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
+    if args.command in ("grant", "revoke", "invite", "roles"):
+        return asyncio.run(admin_cli.run(args, settings, ward))
     return _serve(settings)
 
 

@@ -31,6 +31,18 @@ class Context:
     role: str
     capabilities: Capabilities
     clock: Callable[[], datetime]
+    groups: frozenset[str] = frozenset()
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names the asker."""
+        if self.resident is not None:
+            return f"resident:{self.resident.id}"
+        return f"{self.incoming.channel}:{self.incoming.user_id}"
+
+    def may_act_on(self, group_code: str) -> bool:
+        """Officers act on every group; a leader only on their own."""
+        return self.role in ("officer", "admin") or group_code in self.groups
 
     @property
     def lang(self) -> str:

@@ -15,10 +15,11 @@ from bot import flows, metrics, texts
 from bot.context import Context
 from bot.events import Capabilities, Incoming, Reply
 from bot.inputs import Option, match_option
-from bot.registry import GUEST, RESIDENT, Command, Registry
+from bot.registry import GUEST, RANK, RESIDENT, Command, Registry
 from bot.ward import WardConfig
 from handlers import common
-from storage.repos import chats, residents, updates
+from storage.models import Resident
+from storage.repos import audit, chats, residents, roles, updates
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class Dispatcher:
                 return []
             state = await chats.load(session, incoming.channel, incoming.chat_id)
             resident = await residents.by_identity(session, incoming.channel, incoming.user_id)
+            role, groups = await _role_of(session, resident, self.ward)
             ctx = Context(
                 incoming=incoming,
                 session=session,
@@ -99,7 +101,8 @@ class Dispatcher:
                 registry=self.registry,
                 state=state,
                 resident=resident,
-                role=RESIDENT if resident is not None else GUEST,
+                role=role,
+                groups=groups,
                 capabilities=capabilities,
                 clock=self.clock,
             )
@@ -115,6 +118,21 @@ class Dispatcher:
         except Exception:
             logger.exception("could not record failed update %s", incoming.update_id)
         return [Reply(text=texts.t("error.internal", incoming.lang_hint or "vi"))]
+
+
+async def _role_of(
+    session: AsyncSession, resident: Resident | None, ward: WardConfig
+) -> tuple[str, frozenset[str]]:
+    """The asker's highest role and, for leaders, their groups (officers: every group)."""
+    if resident is None:
+        return GUEST, frozenset()
+    grants = await roles.grants_of(session, resident.id)
+    if not grants:
+        return RESIDENT, frozenset()
+    role = max((g.role for g in grants), key=RANK.index)
+    if role == "leader":
+        return role, frozenset(g.group_code for g in grants if g.group_code)
+    return role, frozenset(g.code for g in ward.groups)
 
 
 async def route(ctx: Context) -> list[Reply]:
@@ -160,9 +178,12 @@ async def _route_button(ctx: Context, data: str) -> list[Reply]:
 
 
 async def run_command(ctx: Context, command: Command) -> list[Reply]:
-    """Run a command if the asker's role allows it; guests are led to join first."""
+    """Run a command if the asker's role allows it; guests are led to join first.
+
+    Every refusal of a command meant for leaders or officers is logged and audited.
+    """
     if ctx.role not in command.roles:
-        if ctx.role == GUEST:
+        if ctx.role == GUEST and RESIDENT in command.roles:
             return await common.require_join(ctx)
         logger.warning(
             "refused /%s to %s user %s with role %s",
@@ -171,7 +192,17 @@ async def run_command(ctx: Context, command: Command) -> list[Reply]:
             ctx.incoming.user_id,
             ctx.role,
         )
-        return [Reply(text=ctx.t("error.not_allowed")), *common.menu(ctx)]
+        await audit.record(
+            ctx.session,
+            actor=ctx.actor,
+            action="denied",
+            target=f"/{command.name}",
+            at=ctx.now(),
+            role=ctx.role,
+            channel=ctx.incoming.channel,
+        )
+        refusal = Reply(text=ctx.t("error.not_allowed"))
+        return [refusal] if ctx.role == GUEST else [refusal, *common.menu(ctx)]
     result = await command.handler(ctx)
     if result is None:
         return []

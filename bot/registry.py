@@ -18,8 +18,14 @@ Handler = Callable[["Context"], Awaitable["Reply | list[Reply] | None"]]
 
 GUEST = "guest"
 RESIDENT = "resident"
-EVERYONE = frozenset({GUEST, RESIDENT, "leader", "officer", "admin"})
+LEADER = "leader"
+OFFICER = "officer"
+ADMIN = "admin"
+RANK = (GUEST, RESIDENT, LEADER, OFFICER, ADMIN)
+EVERYONE = frozenset(RANK)
 JOINED = EVERYONE - {GUEST}
+STAFF = frozenset({LEADER, OFFICER, ADMIN})
+OFFICERS = frozenset({OFFICER, ADMIN})
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """What the bot does, once for every channel. ROUTERS lists the modules in order."""
 
-from handlers import basics, households, nominations, onboarding, privacy, surveys
+from handlers import basics, households, nominations, onboarding, privacy, roles, surveys
 
 ROUTERS = [
     basics.router,
@@ -9,6 +9,7 @@ ROUTERS = [
     nominations.router,
     surveys.router,
     privacy.router,
+    roles.router,
 ]
 
 __all__ = ["ROUTERS"]

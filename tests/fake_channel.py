@@ -109,3 +109,17 @@ class FakeChannel:
         """The Channel protocol's send: record what the outbox would deliver."""
         self.sent.append((chat_id, reply))
         return DeliveryResult("sent", message_id=str(len(self.sent)))
+
+
+async def give_role(sessionmaker, chat: FakeChannel, role: str, group: str | None = None) -> None:
+    """Make a joined test chat's resident a leader (of `group`), an officer or an admin."""
+    from handlers import role_service
+    from storage.repos import roles
+
+    async with sessionmaker() as session, session.begin():
+        resident_id = await roles.resident_by_account(session, chat.channel, chat.user_id)
+        assert resident_id is not None, "join first"
+        await role_service.grant(
+            session, resident_id=resident_id, role=role, group_code=group, actor="test",
+            at=datetime.now(UTC),
+        )

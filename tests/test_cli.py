@@ -19,8 +19,12 @@ def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[s
     environment = {k: v for k, v in os.environ.items() if not k.startswith("THIDUA_")}
     environment.update(env)
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=cwd, env=environment,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -59,8 +63,12 @@ def test_serve_starts_and_answers_health(tmp_path: Path) -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("THIDUA_")}
     environment["THIDUA_PORT"] = str(port)
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=environment,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 20
@@ -78,3 +86,23 @@ def test_serve_starts_and_answers_health(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
+
+
+def test_invite_prints_a_code_and_grant_needs_a_joined_user(tmp_path: Path) -> None:
+    invite = run(["invite", "--role", "leader", "--group", "05"], tmp_path)
+    assert invite.returncode == 0, invite.stderr
+    code = invite.stdout.splitlines()[0]
+    assert len(code) == 11 and code[5] == "-"
+    assert f"/maquyen {code}" in invite.stdout
+    missing_group = run(["invite", "--role", "leader"], tmp_path)
+    assert missing_group.returncode == 2
+    assert "needs a residential group" in missing_group.stdout
+    unknown_group = run(["invite", "--role", "leader", "--group", "99"], tmp_path)
+    assert unknown_group.returncode == 2
+    stranger = run(
+        ["grant", "--channel", "telegram", "--user", "42", "--role", "officer"], tmp_path
+    )
+    assert stranger.returncode == 1
+    assert "must send /start" in stranger.stdout
+    listing = run(["roles"], tmp_path)
+    assert "nobody holds a role yet" in listing.stdout
