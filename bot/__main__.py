@@ -8,11 +8,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot import __version__, admin_cli
+from bot import __version__, admin_cli, reminders_cli, worker_cli
 from bot.settings import Settings, SettingsError, load_settings
 from bot.ward import WardConfigError, load_ward_config
 
 logger = logging.getLogger("thidua")
+CLI_MODULES = (admin_cli, worker_cli, reminders_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="override THIDUA_PORT")
     commands.add_parser("migrate", help="apply database migrations and exit")
     commands.add_parser("check", help="validate settings and the ward file, then exit")
-    admin_cli.add_commands(commands)
+    for module in CLI_MODULES:
+        module.add_commands(commands)
     return parser
 
 
@@ -56,8 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
-    if args.command in ("grant", "revoke", "invite", "roles"):
-        return asyncio.run(admin_cli.run(args, settings, ward))
+    for module in CLI_MODULES:
+        if args.command in module.COMMANDS:
+            return asyncio.run(module.run(args, settings, ward))
     return _serve(settings)
 
 

@@ -18,6 +18,7 @@ from storage.migrate import upgrade
 from storage.repos import roles
 
 CLI_ACTOR = "cli"
+COMMANDS = ("grant", "revoke", "invite", "roles")
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

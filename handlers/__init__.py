@@ -1,6 +1,18 @@
 """What the bot does, once for every channel. ROUTERS lists the modules in order."""
 
-from handlers import basics, households, nominations, onboarding, privacy, roles, surveys
+from handlers import (
+    basics,
+    broadcasts,
+    households,
+    nominations,
+    onboarding,
+    privacy,
+    progress,
+    reminders,
+    review,
+    roles,
+    surveys,
+)
 
 ROUTERS = [
     basics.router,
@@ -10,6 +22,10 @@ ROUTERS = [
     surveys.router,
     privacy.router,
     roles.router,
+    broadcasts.router,
+    reminders.router,
+    review.router,
+    progress.router,
 ]
 
 __all__ = ["ROUTERS"]

@@ -20,6 +20,7 @@ class Resident(TimestampMixin, Base):
     lang: Mapped[str] = mapped_column(String(5), default="vi")
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     consent_version: Mapped[str] = mapped_column(String(20))
+    reminders_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     identities: Mapped[list[ChannelIdentity]] = relationship(
         back_populates="resident", lazy="raise_on_sql", cascade="all, delete-orphan"
     )

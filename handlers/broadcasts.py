@@ -1,0 +1,5 @@
+"""Handlers for broadcasts (being written)."""
+
+from bot.registry import Router
+
+router = Router()

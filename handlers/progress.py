@@ -1,0 +1,5 @@
+"""Handlers for progress (being written)."""
+
+from bot.registry import Router
+
+router = Router()

@@ -1,0 +1,5 @@
+"""Handlers for reminders (being written)."""
+
+from bot.registry import Router
+
+router = Router()
