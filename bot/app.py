@@ -47,7 +47,7 @@ def build_app(
     app[keys.CHANNELS] = build_channels(settings, app[keys.DISPATCHER])
     for channel in app[keys.CHANNELS].values():
         channel.setup(app)
-    if deliver:
+    if deliver and settings.delivery_in_serve:
         app.cleanup_ctx.append(_delivery)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
@@ -67,7 +67,8 @@ def _database(migrate: bool) -> Callable[[web.Application], AsyncIterator[None]]
 
 async def _delivery(app: web.Application) -> AsyncIterator[None]:
     """Run the delivery worker beside the server (one per process; see docs)."""
-    worker = DeliveryWorker(app[keys.SESSIONMAKER], app[keys.CHANNELS])
+    lease = app[keys.SETTINGS].delivery_lease_seconds
+    worker = DeliveryWorker(app[keys.SESSIONMAKER], app[keys.CHANNELS], lease=lease)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop), name="delivery-worker")
     yield

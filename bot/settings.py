@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     log_level: str = "INFO"
     webchat_enabled: bool = True
+    delivery_in_serve: bool = True
+    delivery_lease_seconds: float = Field(60.0, gt=0, le=3600)
 
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"

@@ -105,6 +105,17 @@ class TelegramChannel:
             await bot.shutdown()
             self._bot = None
 
+    async def start_sending(self) -> None:
+        """Start the API client only, for a process that sends but does not receive."""
+        if self._bot is None:
+            self._bot = await self._start_bot()
+
+    async def stop_sending(self) -> None:
+        """Close the API client started by start_sending."""
+        if self._bot is not None:
+            await self._bot.shutdown()
+            self._bot = None
+
     async def _stop_polling(self) -> None:
         """Stop asking for updates; let the batch in hand finish (bounded), then stop."""
         if self._poller is None:
