@@ -19,6 +19,7 @@ from bot.registry import Registry
 from bot.settings import Settings
 from bot.ward import WardConfig, load_ward_config
 from handlers import ROUTERS
+from handlers.broadcast_status import run_reports
 from storage import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 
@@ -66,14 +67,17 @@ def _database(migrate: bool) -> Callable[[web.Application], AsyncIterator[None]]
 
 
 async def _delivery(app: web.Application) -> AsyncIterator[None]:
-    """Run the delivery worker beside the server (one per process; see docs)."""
+    """Run the delivery worker and the broadcast reports beside the server."""
     lease = app[keys.SETTINGS].delivery_lease_seconds
     worker = DeliveryWorker(app[keys.SESSIONMAKER], app[keys.CHANNELS], lease=lease)
     stop = asyncio.Event()
-    task = asyncio.create_task(worker.run(stop), name="delivery-worker")
+    tasks = [
+        asyncio.create_task(worker.run(stop), name="delivery-worker"),
+        asyncio.create_task(run_reports(app[keys.SESSIONMAKER], stop), name="broadcast-reports"),
+    ]
     yield
     stop.set()
-    await task
+    await asyncio.gather(*tasks)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -1,6 +1,12 @@
 """Every model, imported here so one metadata holds them all."""
 
-from storage.models import households, nominations, roles, surveys  # noqa: F401  (one metadata)
+from storage.models import (  # noqa: F401  (one metadata)
+    broadcasts,
+    households,
+    nominations,
+    roles,
+    surveys,
+)
 from storage.models.base import Base
 from storage.models.messaging import ChatState, ProcessedUpdate, WebchatMessage
 from storage.models.outbox import OutboxMessage
