@@ -12,6 +12,12 @@ from EDIT. Nothing is stored before CONFIRM; a household already registered (sam
 phone, or same address in the group) is shown, masked unless this resident registered
 it, and may be updated instead of duplicated. Each year's campaigns are a new pledge of
 the same household.
+
+/dangkyho is the same registration done by a leader (or officer) for a resident without
+a smartphone: the leader confirms that the head of household agreed (CONSENT), picks
+one of their own groups (GROUP; skipped when they have one), and types the household's
+phone (never the leader's own contact). The household is stored with consent_by
+"leader" and assisted_by the leader; it is not the leader's own household.
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ from bot.flows import DONE, Flow, Step
 from bot.inputs import Choice, Integer, Invalid, MultiChoice, Option, Phone, Text
 from bot.normalize import LOCAL_TZ, local_date
 from bot.phones import display_phone, mask_phone
-from bot.registry import Router
+from bot.registry import STAFF, Router
 from handlers import common
+from handlers import households_assisted as assist
 from handlers.consent import consent_step
 from handlers.onboarding import group_options
 from storage.models.households import Household
@@ -162,7 +169,9 @@ async def _save_confirm(ctx: Context, data: dict[str, Any], value: str) -> str:
 
 def _snapshot(ctx: Context, household: Household) -> dict[str, Any]:
     """What this resident may see of a household found at confirmation."""
-    mine = ctx.resident is not None and household.registered_by_resident_id == ctx.resident.id
+    mine = ctx.resident is not None and ctx.resident.id in (
+        household.registered_by_resident_id, household.assisted_by_resident_id
+    )
     return {
         "mine": mine,
         "name": household.head_name if mine else initials(household.head_name),
@@ -191,6 +200,8 @@ def _save_group(ctx: Context, data: dict[str, Any], value: str) -> str:
 def _existing_prompt(ctx: Context, data: dict[str, Any]) -> str:
     shown = data["_existing"]
     key = "existing_mine" if shown["mine"] else "existing_other"
+    if data.get("assisted") and not shown["mine"]:
+        key = "assist_existing_other"
     return ctx.t(f"households.{key}", card=card(ctx, shown))
 
 
@@ -214,9 +225,13 @@ def _prompt(key: str) -> Any:
 
 
 async def _finish(ctx: Context, data: dict[str, Any]) -> list[Reply]:
+    assisted = bool(data.get("assisted"))
     if data.get("declined") or data.get("cancelled"):
         key = "declined" if data.get("declined") else "cancelled"
+        key = "assist_declined" if assisted and data.get("declined") else key
         return [Reply(text=ctx.t(f"households.{key}"), remove_keyboard=True), *common.menu(ctx)]
+    if assisted and not await assist.still_allowed(ctx, data["group"]):
+        return [Reply(text=ctx.t("error.not_allowed")), *common.menu(ctx)]
     year = this_year(ctx)
     details = HouseholdDetails(
         group_code=data["group"],
@@ -225,20 +240,26 @@ async def _finish(ctx: Context, data: dict[str, Any]) -> list[Reply]:
         phone=data["phone"],
         members=data["members"],
     )
+    me = ctx.resident.id if ctx.resident else None
     try:
-        await households.register(
+        household, _ = await households.register(
             ctx.session,
             details,
             household_id=data.get("household_id"),
-            resident_id=ctx.resident.id if ctx.resident else None,
+            resident_id=None if assisted else me,
             consent_at=datetime.fromisoformat(data["consent_at"]),
+            consent_by="leader" if assisted else "self",
             year=year,
             campaigns=data["campaigns"],
             at=ctx.now(),
+            assisted_by_resident_id=me if assisted else None,
         )
     except HouseholdConflict:
-        again = await flows.start(ctx, REGISTRATION, data=data, at="CONFIRM")
+        again = await flows.start(ctx, ASSISTED if assisted else REGISTRATION, data=data,
+                                  at="CONFIRM")
         return [Reply(text=ctx.t("households.conflict")), *again]
+    if assisted:
+        return await assist.done(ctx, household, year, data["campaigns"])
     thanks = ctx.t(
         "households.done",
         name=details.head_name,
@@ -274,6 +295,27 @@ REGISTRATION = router.flow(
             Step("GROUP", _prompt("households.ask_group"), Choice(group_options, columns=2),
                  save=_save_group),
             Step("EXISTING", _existing_prompt, Choice(_existing_options), save=_save_existing),
+        ),
+        finish=_finish,
+    )
+)
+
+
+# --- assisted registration (/dangkyho): see handlers.households_assisted -----------
+
+
+ASSISTED = router.flow(
+    Flow(
+        name="household_assisted",
+        title_key="households.assist_title",
+        steps=(
+            assist.CONSENT,
+            assist.GROUP,
+            REGISTRATION.step("NAME"),
+            REGISTRATION.step("ADDRESS"),
+            assist.PHONE,
+            *(REGISTRATION.step(name) for name in ("MEMBERS", "CAMPAIGNS", "CONFIRM", "EDIT",
+                                                   "EXISTING")),
         ),
         finish=_finish,
     )
@@ -348,3 +390,13 @@ async def update_household(ctx: Context) -> list[Reply]:
         "consent_at": household.consent_at.isoformat(),
     }
     return await flows.start(ctx, REGISTRATION, data=data, at="CONFIRM")
+
+
+@router.command("dangkyho", "registerfor", roles=STAFF, menu="households.assist_menu", order=41,
+                phrases=("đăng ký giúp", "đăng ký giúp hộ", "đăng ký hộ giúp"))
+async def register_for(ctx: Context) -> list[Reply]:
+    """A leader registers a household for its head; a group may follow the command."""
+    data = await assist.opening(ctx)
+    if isinstance(data, list):
+        return data
+    return await flows.start(ctx, ASSISTED, data=data)

@@ -33,6 +33,10 @@ class Household(TimestampMixin, Base):
     registered_by_resident_id: Mapped[int | None] = mapped_column(
         ForeignKey("residents.id", ondelete="SET NULL"), index=True, default=None
     )
+    # A leader or officer who registered the household for its head (consent_by "leader").
+    assisted_by_resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="SET NULL"), index=True, default=None
+    )
     pledges: Mapped[list[HouseholdPledge]] = relationship(
         back_populates="household",
         lazy="raise_on_sql",

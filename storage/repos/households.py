@@ -109,6 +109,7 @@ async def register(
     year: int,
     campaigns: list[str],
     at: datetime,
+    assisted_by_resident_id: int | None = None,
 ) -> tuple[Household, bool]:
     """Store a confirmed registration once; returns the household and whether it is new.
 
@@ -117,6 +118,10 @@ async def register(
     insert fails inside its savepoint and that household is updated instead. Either way
     the year's pledge is inserted or replaced. Raises HouseholdConflict when the phone
     and the address belong to two different households.
+
+    `assisted_by_resident_id` is the leader or officer who registered the household for
+    its head: the household is not theirs, so it never becomes their registrant, and a
+    household its own resident registered keeps that resident as its registrant.
     """
     key = address_key(details.address)
     household = await get(session, household_id) if household_id is not None else None
@@ -129,6 +134,7 @@ async def register(
                     consent_at=consent_at,
                     consent_by=consent_by,
                     registered_by_resident_id=resident_id,
+                    assisted_by_resident_id=assisted_by_resident_id,
                 )
                 session.add(household)
             created = True
@@ -139,8 +145,10 @@ async def register(
                 raise
             household = found[0]
     if not created:
-        await _update(session, household, details, key, resident_id, consent_at, consent_by)
-    await _pledge(session, household.id, year, campaigns, at, resident_id)
+        await _update(session, household, details, key, resident_id, consent_at, consent_by,
+                      assisted_by_resident_id)
+    await _pledge(session, household.id, year, campaigns, at,
+                  assisted_by_resident_id or resident_id)
     return household, created
 
 
@@ -163,15 +171,21 @@ async def _update(
     resident_id: int | None,
     consent_at: datetime,
     consent_by: str,
+    assisted_by_resident_id: int | None = None,
 ) -> None:
-    """Replace the household's details; whoever confirmed them last is its registrant."""
+    """Replace the household's details; whoever confirmed them last is its registrant.
+
+    A leader's assisted update leaves the registrant as it was.
+    """
     try:
         async with session.begin_nested():
             for name, value in _columns(details, key).items():
                 setattr(household, name, value)
             household.consent_at = consent_at
             household.consent_by = consent_by
-            household.registered_by_resident_id = resident_id
+            household.assisted_by_resident_id = assisted_by_resident_id
+            if assisted_by_resident_id is None:
+                household.registered_by_resident_id = resident_id
     except IntegrityError:
         raise HouseholdConflict from None
 

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
 from storage.models import Resident
-from storage.models.nominations import SUBMITTED, Nomination, NominationEvent
+from storage.models.nominations import (
+    APPROVED,
+    SUBMITTED,
+    UNDER_REVIEW,
+    Nomination,
+    NominationEvent,
+)
+
+NOT_FINAL = (SUBMITTED, UNDER_REVIEW, APPROVED)
 
 
 def reference_code(year: int, nomination_id: int) -> str:
@@ -164,3 +173,53 @@ async def nominator_lang(session: AsyncSession, nomination: Nomination) -> str |
         return None
     stmt = select(Resident.lang).where(Resident.id == nomination.nominator_resident_id)
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def page(
+    session: AsyncSession,
+    *,
+    statuses: Collection[str] | None = None,
+    groups: Collection[str] | None = None,
+    field_code: str | None = None,
+    newest_first: bool = False,
+    offset: int = 0,
+    limit: int = 5,
+) -> tuple[list[Nomination], int]:
+    """One page of nominations (oldest first unless asked) and how many match in all.
+
+    `statuses` and `groups` narrow the list when given; `field_code` picks one field.
+    """
+    conditions = []
+    if statuses is not None:
+        conditions.append(Nomination.status.in_(list(statuses)))
+    if groups is not None:
+        conditions.append(Nomination.group_code.in_(list(groups)))
+    if field_code is not None:
+        conditions.append(Nomination.field_code == field_code)
+    total = (
+        await session.execute(select(func.count()).select_from(Nomination).where(*conditions))
+    ).scalar_one()
+    order = (
+        (Nomination.created_at.desc(), Nomination.id.desc())
+        if newest_first
+        else (Nomination.created_at, Nomination.id)
+    )
+    stmt = select(Nomination).where(*conditions).order_by(*order).offset(offset).limit(limit)
+    return list((await session.execute(stmt)).scalars()), int(total)
+
+
+async def histories(
+    session: AsyncSession, nomination_ids: Collection[int]
+) -> dict[int, list[NominationEvent]]:
+    """The events of several nominations in one query, each oldest first."""
+    found: dict[int, list[NominationEvent]] = {i: [] for i in nomination_ids}
+    if not found:
+        return found
+    stmt = (
+        select(NominationEvent)
+        .where(NominationEvent.nomination_id.in_(list(found)))
+        .order_by(NominationEvent.at, NominationEvent.id)
+    )
+    for event in (await session.execute(stmt)).scalars():
+        found[event.nomination_id].append(event)
+    return found
