@@ -16,6 +16,7 @@ from bot.channels import build_channels
 from bot.delivery import DeliveryWorker
 from bot.dispatcher import Dispatcher
 from bot.registry import Registry
+from bot.scheduler import ReminderScheduler
 from bot.settings import Settings
 from bot.ward import WardConfig, load_ward_config
 from handlers import ROUTERS
@@ -50,6 +51,8 @@ def build_app(
         channel.setup(app)
     if deliver and settings.delivery_in_serve:
         app.cleanup_ctx.append(_delivery)
+    if deliver:
+        app.cleanup_ctx.append(_reminders)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     return app
@@ -78,6 +81,15 @@ async def _delivery(app: web.Application) -> AsyncIterator[None]:
     yield
     stop.set()
     await asyncio.gather(*tasks)
+
+
+async def _reminders(app: web.Application) -> AsyncIterator[None]:
+    """Fire the reminder rules (after adding the ward file's defaults); safe in every process:
+    each (rule, fire time) is claimed once in the database."""
+    scheduler = ReminderScheduler(app[keys.SESSIONMAKER], app[keys.WARD])
+    await scheduler.start()
+    yield
+    await scheduler.shutdown()
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import metrics
 from bot.events import Channel, DeliveryResult
 from bot.outbox import payload_to_reply
+from handlers.reminder_rules import deliverable_at
 from storage.models import OutboxMessage
 from storage.repos import outbox, residents
 
@@ -122,11 +123,28 @@ class DeliveryWorker:
             )
         if not rows:
             return 0
+        rows = await self._hold_quiet_reminders(rows, now)
         by_chat: dict[tuple[str, str], list[OutboxMessage]] = {}
         for row in rows:
             by_chat.setdefault((row.channel, row.chat_id), []).append(row)
         await asyncio.gather(*(self._send_chat(chat, items) for chat, items in by_chat.items()))
         return len(rows)
+
+    async def _hold_quiet_reminders(
+        self, rows: list[OutboxMessage], now: datetime
+    ) -> list[OutboxMessage]:
+        """Reminders that reach the front of the queue in quiet hours wait until 07:00."""
+        opens = deliverable_at(now)
+        if opens <= now:
+            return rows
+        held = [row for row in rows if row.kind == "reminder"]
+        if held:
+            async with self.sessionmaker() as session, session.begin():
+                for row in held:
+                    await outbox.finish(
+                        session, row.id, status="pending", now=now, not_before=opens
+                    )
+        return [row for row in rows if row.kind != "reminder"]
 
     async def _send_chat(self, chat: tuple[str, str], rows: list[OutboxMessage]) -> None:
         """One chat's messages in order, spaced by the platform's per-chat gap."""

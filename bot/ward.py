@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 class WardConfigError(Exception):
@@ -80,6 +88,53 @@ class Survey(_Strict):
     questions: tuple[Question, ...] = Field(min_length=1)
 
 
+class ReminderSpec(_Strict):
+    """A default reminder rule; added to the database at start if no rule has its name."""
+
+    name: str = Field(min_length=3, max_length=80)
+    cron: str
+    audience: Literal["reminders", "unregistered", "no_survey", "campaign"] = "reminders"
+    campaign: str | None = None
+    groups: tuple[str, ...] | None = None
+    message: str = Field(min_length=5, max_length=1000)
+    deadline: date | None = None
+
+    @field_validator("deadline", mode="before")
+    @classmethod
+    def _local_date(cls, value: object) -> object:
+        if isinstance(value, str) and "/" in value:
+            try:
+                return datetime.strptime(value.strip(), "%d/%m/%Y").date()
+            except ValueError:
+                raise ValueError("a date is written dd/mm/yyyy, e.g. 31/12/2026") from None
+        return value
+
+    @model_validator(mode="after")
+    def _usable(self) -> ReminderSpec:
+        # Imported here: the handlers package imports this module.
+        from handlers.reminder_rules import (
+            allowed_placeholders,
+            cron_problem,
+            template_problem,
+            tidy_template,
+        )
+
+        if (self.audience == "campaign") != (self.campaign is not None):
+            raise ValueError('audience = "campaign" goes with campaign = "<code>", and only then')
+        problem = cron_problem(self.cron)
+        if problem is not None:
+            raise ValueError(f"cron {self.cron!r} is not a 5-field crontab line ({problem})")
+        piece = template_problem(tidy_template(self.message))
+        if piece is not None:
+            raise ValueError(f"message: {piece} is not one of {allowed_placeholders()}")
+        return self
+
+    @property
+    def audience_code(self) -> str:
+        """The audience as a rule stores it ("campaign:<code>" for a campaign)."""
+        return f"campaign:{self.campaign}" if self.audience == "campaign" else self.audience
+
+
 class WardConfig(_Strict):
     """Everything a ward edits."""
 
@@ -89,6 +144,7 @@ class WardConfig(_Strict):
     campaigns: tuple[Named, ...] = Field(min_length=1)
     survey: Survey | None = None
     groups: tuple[Group, ...] = Field(min_length=1)
+    reminders: tuple[ReminderSpec, ...] = ()
 
     def group(self, code: str) -> Group | None:
         """The group with this code, if the ward has it."""
@@ -118,7 +174,25 @@ def load_ward_config(path: Path) -> WardConfig:
                 loc = (label, index, "code")
                 raise _error_at(path, text, loc, f"code {item.code!r} is used twice")
             seen.add(item.code)
+    _check_reminders(path, text, config)
     return config
+
+
+def _check_reminders(path: Path, text: str, config: WardConfig) -> None:
+    """Default reminder rules name known campaigns and groups, each rule once."""
+    campaigns = {c.code for c in config.campaigns}
+    names: set[str] = set()
+    for index, rule in enumerate(config.reminders):
+        if rule.name in names:
+            raise _error_at(path, text, ("reminders", index, "name"), "name is used twice")
+        names.add(rule.name)
+        if rule.campaign is not None and rule.campaign not in campaigns:
+            message = f"no campaign has the code {rule.campaign!r}"
+            raise _error_at(path, text, ("reminders", index, "campaign"), message)
+        for code in rule.groups or ():
+            if config.group(code) is None:
+                message = f"no residential group has the code {code!r}"
+                raise _error_at(path, text, ("reminders", index, "groups"), message)
 
 
 def _error_at(path: Path, text: str, loc: tuple[object, ...], message: str) -> WardConfigError:

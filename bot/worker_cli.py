@@ -25,6 +25,7 @@ from bot.delivery import DeliveryWorker
 from bot.dispatcher import Dispatcher
 from bot.events import Channel
 from bot.registry import Registry
+from bot.scheduler import ReminderScheduler
 from bot.settings import Settings
 from bot.ward import WardConfig
 from handlers import ROUTERS
@@ -72,9 +73,10 @@ async def run(args: argparse.Namespace, settings: Settings, ward: WardConfig) ->
             if not channels:
                 print("thidua: no channel is enabled, nothing to deliver", file=sys.stderr)
                 return 2
-            worker = DeliveryWorker(
-                sessionmaker, channels, lease=settings.delivery_lease_seconds
-            )
+            worker = DeliveryWorker(sessionmaker, channels, lease=settings.delivery_lease_seconds)
+            reminders = ReminderScheduler(sessionmaker, ward)
+            await reminders.start()
+            started.push_async_callback(reminders.shutdown)
             print(
                 f"thidua-bot: delivering for {', '.join(sorted(channels))} "
                 "(SIGTERM or Ctrl+C to stop)",

@@ -4,6 +4,7 @@ from storage.models import (  # noqa: F401  (one metadata)
     broadcasts,
     households,
     nominations,
+    reminders,
     roles,
     surveys,
 )

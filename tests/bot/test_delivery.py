@@ -185,3 +185,32 @@ async def test_web_chat_messages_go_to_the_browser_inbox(app):
     async with app[keys.SESSIONMAKER]() as session:
         [message] = await webchat.since(session, "browser-1", 0)
     assert message.payload["text"] == "Đề cử của bạn đã được duyệt"
+
+
+async def test_reminders_reaching_the_queue_in_quiet_hours_wait_until_seven(
+    sessionmaker, dispatcher
+):
+    from tests.fake_channel import FakeChannel
+
+    channel = FakeChannel(dispatcher)
+    late_evening = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)  # 22:30 in Hải Phòng
+    async with sessionmaker() as session, session.begin():
+        for kind in ("reminder", "broadcast"):
+            await outbox.enqueue(
+                session,
+                key=f"q:{kind}",
+                kind=kind,
+                channel="test",
+                chat_id="c1",
+                payload=reply_to_payload(Reply(text=kind)),
+                not_before=late_evening,
+            )
+    worker = DeliveryWorker(sessionmaker, {"test": channel}, clock=lambda: late_evening)
+    await worker.run_once()
+    assert [reply.text for _, reply in channel.sent] == ["broadcast"]
+    async with sessionmaker() as session:
+        held = (
+            await session.execute(select(OutboxMessage).where(OutboxMessage.kind == "reminder"))
+        ).scalar_one()
+    assert held.status == "pending"
+    assert held.not_before == datetime(2026, 11, 25, 0, 0, tzinfo=UTC)  # 07:00 local
