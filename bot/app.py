@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -23,6 +23,7 @@ from handlers import ROUTERS
 from handlers.broadcast_status import run_reports
 from storage import make_engine, make_sessionmaker
 from storage.migrate import upgrade
+from storage.repos import surveys
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,10 @@ def _database(migrate: bool) -> Callable[[web.Application], AsyncIterator[None]]
         engine = app[keys.ENGINE]
         if migrate:
             await upgrade(engine)
+        ward = app[keys.WARD]
+        if ward.survey is not None:
+            async with app[keys.SESSIONMAKER]() as session, session.begin():
+                await surveys.ensure_ward_survey(session, ward.survey, datetime.now(UTC))
         yield
         await engine.dispose()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot import flows
 from bot.context import Context
 from bot.events import Reply
-from bot.registry import EVERYONE, GUEST, Router
+from bot.registry import EVERYONE, GUEST, STAFF, Router
 from handlers import common
 
 router = Router()
@@ -43,3 +43,9 @@ async def show_menu(ctx: Context) -> list[Reply]:
     if flows.active_flow(ctx) is not None:
         return [flows.busy_reply(ctx, flows.active_flow(ctx))]  # type: ignore[arg-type]
     return common.menu(ctx)
+
+
+@router.command("menudan", "residentmenu", roles=STAFF)
+async def resident_menu(ctx: Context) -> list[Reply]:
+    """For leaders and officers: the things every resident can do."""
+    return common.menu(ctx, residents=True)

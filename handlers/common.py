@@ -5,14 +5,25 @@ from __future__ import annotations
 from bot import flows
 from bot.context import Context
 from bot.events import Button, Reply
-from bot.registry import GUEST
+from bot.registry import GUEST, RESIDENT
 
 
-def menu(ctx: Context, intro_key: str = "menu.title") -> list[Reply]:
-    """The menu for the asker's role, as buttons (numbered where a channel has none)."""
+def menu(ctx: Context, intro_key: str = "menu.title", *, residents: bool = False) -> list[Reply]:
+    """The menu for the asker's role, as buttons (numbered where a channel has none).
+
+    Leaders and officers first see their own work, with one button to the residents'
+    menu, so that neither list is longer than a phone screen.
+    """
     commands = ctx.registry.menu(ctx.role)
-    rows = tuple((Button(ctx.t(c.menu_label or ""), f"cmd:{c.name}"),) for c in commands)
-    return [Reply(text=ctx.t(intro_key), buttons=rows)]
+    staff = ctx.role not in (GUEST, RESIDENT)
+    if staff:
+        work = [c for c in commands if RESIDENT not in c.roles]
+        commands = [c for c in commands if c not in work] if residents else work
+    rows = [(Button(ctx.t(c.menu_label or ""), f"cmd:{c.name}"),) for c in commands]
+    if staff:
+        label, command = ("staff_button", "menu") if residents else ("residents_button", "menudan")
+        rows.append((Button(ctx.t(f"menu.{label}"), f"cmd:{command}"),))
+    return [Reply(text=ctx.t(intro_key), buttons=tuple(rows))]
 
 
 async def require_join(ctx: Context) -> list[Reply]:

@@ -105,3 +105,18 @@ async def test_guests_are_refused_staff_commands_too(chat, sessionmaker):
     await chat.say("/thuhoi")
     assert "chỉ dành cho cán bộ" in chat.text
     assert await audit_actions(sessionmaker) == ["denied"]
+
+
+async def test_staff_menu_shows_their_work_first_and_the_residents_menu_one_tap_away(
+    chat, sessionmaker
+):
+    await chat.join()
+    await give_role(sessionmaker, chat, "officer")
+    await chat.say("/menu")
+    assert "👥 Phân quyền" in chat.labels()
+    assert "🏠 Đăng ký hộ gia đình" not in chat.labels()
+    await chat.press("Chức năng người dân")
+    assert "🏠 Đăng ký hộ gia đình" in chat.labels()
+    assert "👥 Phân quyền" not in chat.labels()
+    await chat.press("Công việc cán bộ")
+    assert "👥 Phân quyền" in chat.labels()
