@@ -214,3 +214,54 @@ async def test_reminders_reaching_the_queue_in_quiet_hours_wait_until_seven(
         ).scalar_one()
     assert held.status == "pending"
     assert held.not_before == datetime(2026, 11, 25, 0, 0, tzinfo=UTC)  # 07:00 local
+
+
+async def test_two_workers_on_one_database_send_each_message_once(database_url, sessionmaker):
+    from collections import Counter
+
+    from bot.events import Capabilities, DeliveryResult
+    from storage import make_engine, make_sessionmaker
+
+    class CountingChannel:
+        name = "test"
+        capabilities = Capabilities(
+            buttons=True, contact_request=False, documents=False, max_text=4096
+        )
+
+        def __init__(self) -> None:
+            self.sent: Counter[str] = Counter()
+
+        def setup(self, app) -> None:  # pragma: no cover - not served
+            pass
+
+        async def send(self, chat_id: str, reply: Reply) -> DeliveryResult:
+            await asyncio.sleep(0.001)
+            self.sent[reply.text] += 1
+            return DeliveryResult("sent", message_id="1")
+
+    async with sessionmaker() as session, session.begin():
+        for n in range(200):
+            await outbox.enqueue(
+                session,
+                key=f"two:{n}",
+                kind="broadcast",
+                channel="test",
+                chat_id=f"c{n}",
+                payload=reply_to_payload(Reply(text=f"tin {n}")),
+            )
+    channel = CountingChannel()
+    engines = [make_engine(database_url) for _ in range(2)]
+    workers = [
+        DeliveryWorker(make_sessionmaker(e), {"test": channel}, batch=20, idle_wait=0.01)
+        for e in engines
+    ]
+    try:
+        for _ in range(50):
+            handled = await asyncio.gather(*(w.run_once() for w in workers))
+            if not any(handled):
+                break
+    finally:
+        for e in engines:
+            await e.dispose()
+    assert len(channel.sent) == 200
+    assert set(channel.sent.values()) == {1}
