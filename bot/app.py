@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -66,8 +66,9 @@ def _database(migrate: bool) -> Callable[[web.Application], AsyncIterator[None]]
             await upgrade(engine)
         ward = app[keys.WARD]
         if ward.survey is not None:
+            now = app[keys.DISPATCHER].clock()
             async with app[keys.SESSIONMAKER]() as session, session.begin():
-                await surveys.ensure_ward_survey(session, ward.survey, datetime.now(UTC))
+                await surveys.ensure_ward_survey(session, ward.survey, now)
         yield
         await engine.dispose()
 
