@@ -11,7 +11,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from bot import keys
+from bot import downloads, keys
 from bot.channels import build_channels
 from bot.delivery import DeliveryWorker
 from bot.dispatcher import Dispatcher
@@ -54,6 +54,7 @@ def build_app(
         app.cleanup_ctx.append(_delivery)
     if deliver:
         app.cleanup_ctx.append(_reminders)
+    app.router.add_get(downloads.ROUTE, downloads.serve)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     return app

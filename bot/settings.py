@@ -37,16 +37,28 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     telegram_poll_timeout: int = Field(25, ge=0, le=50)
 
+    zalo_token: SecretStr | None = None
+    zalo_api_url: str = "https://bot-api.zaloplatforms.com"
+    zalo_webhook_url: str | None = None
+    zalo_webhook_secret: SecretStr | None = None
+    zalo_poll_timeout: int = Field(25, ge=1, le=60)
+
+    download_ttl_seconds: int = Field(900, ge=60, le=86400)
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError(
-                "must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
-            )
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
 
-    @field_validator("telegram_api_url", "telegram_webhook_url", "public_url")
+    @field_validator(
+        "telegram_api_url",
+        "telegram_webhook_url",
+        "public_url",
+        "zalo_api_url",
+        "zalo_webhook_url",
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -61,7 +73,13 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return level
 
-    @field_validator("telegram_token", "telegram_webhook_secret", mode="before")
+    @field_validator(
+        "telegram_token",
+        "telegram_webhook_secret",
+        "zalo_token",
+        "zalo_webhook_secret",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -80,6 +98,13 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "THIDUA_TELEGRAM_WEBHOOK_SECRET must be 1-256 characters A-Z, a-z, 0-9, _ or -"
                 )
+        if self.zalo_webhook_url and not self.zalo_webhook_secret:
+            raise ValueError(
+                "THIDUA_ZALO_WEBHOOK_URL is set but THIDUA_ZALO_WEBHOOK_SECRET is not"
+            )
+        zalo_secret = self.zalo_webhook_secret
+        if zalo_secret is not None and not 8 <= len(zalo_secret.get_secret_value()) <= 256:
+            raise ValueError("THIDUA_ZALO_WEBHOOK_SECRET must be 8-256 characters")
         return self
 
 

@@ -8,7 +8,7 @@ from bot.settings import Settings
 
 
 def build_channels(settings: Settings, dispatcher: Dispatcher) -> dict[str, Channel]:
-    """Web chat unless switched off; Telegram when a token is set."""
+    """Web chat unless switched off; Telegram and Zalo when their tokens are set."""
     channels: dict[str, Channel] = {}
     if settings.webchat_enabled:
         from bot.channels.webchat import WebchatChannel
@@ -18,4 +18,8 @@ def build_channels(settings: Settings, dispatcher: Dispatcher) -> dict[str, Chan
         from bot.channels.telegram import TelegramChannel
 
         channels["telegram"] = TelegramChannel(settings, dispatcher)
+    if settings.zalo_token is not None:
+        from bot.channels.zalo import ZaloChannel
+
+        channels["zalo"] = ZaloChannel(settings, dispatcher)
     return channels
