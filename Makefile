@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint migrate clean
+.PHONY: run test lint migrate clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,15 @@ run: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/thidua migrate
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+
+# Browser tests drive Debian's Chromium through Playwright (no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium is missing: browser tests will be skipped (apt-get install chromium)"; fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
