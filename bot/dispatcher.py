@@ -19,7 +19,7 @@ from bot.registry import GUEST, RANK, RESIDENT, Command, Registry
 from bot.ward import WardConfig
 from handlers import common
 from storage.models import Resident
-from storage.repos import audit, chats, residents, roles, updates
+from storage.repos import chats, residents, roles, updates
 
 logger = logging.getLogger(__name__)
 
@@ -185,22 +185,7 @@ async def run_command(ctx: Context, command: Command) -> list[Reply]:
     if ctx.role not in command.roles:
         if ctx.role == GUEST and RESIDENT in command.roles:
             return await common.require_join(ctx)
-        logger.warning(
-            "refused /%s to %s user %s with role %s",
-            command.name,
-            ctx.incoming.channel,
-            ctx.incoming.user_id,
-            ctx.role,
-        )
-        await audit.record(
-            ctx.session,
-            actor=ctx.actor,
-            action="denied",
-            target=f"/{command.name}",
-            at=ctx.now(),
-            role=ctx.role,
-            channel=ctx.incoming.channel,
-        )
+        await common.deny(ctx, f"/{command.name}")
         refusal = Reply(text=ctx.t("error.not_allowed"))
         return [refusal] if ctx.role == GUEST else [refusal, *common.menu(ctx)]
     result = await command.handler(ctx)

@@ -21,9 +21,10 @@ from bot.events import Button, Reply
 from bot.normalize import local_date, local_datetime, number
 from bot.outbox import notify_resident
 from bot.registry import OFFICERS
+from handlers import common
 from handlers.broadcast_service import audience_label, local_year, where
 from storage.models.broadcasts import Broadcast
-from storage.repos import audit, broadcasts
+from storage.repos import broadcasts
 
 logger = logging.getLogger(__name__)
 
@@ -66,16 +67,7 @@ async def status(ctx: Context) -> list[Reply]:
         if chosen is None:
             return [Reply(text=ctx.t("broadcasts.status_not_found", id=raw))]
         if not may_see(ctx, chosen):
-            await audit.record(
-                ctx.session,
-                actor=ctx.actor,
-                action="denied",
-                target=f"broadcast:{chosen.id}",
-                at=ctx.now(),
-                role=ctx.role,
-                channel=ctx.incoming.channel,
-                command="/tinhtrang",
-            )
+            await common.deny(ctx, f"broadcast:{chosen.id}", command="/tinhtrang")
             return [Reply(text=ctx.t("broadcasts.status_not_yours", id=chosen.id))]
     elif visible:
         chosen = visible[0]

@@ -33,7 +33,7 @@ from handlers.broadcast_service import (
     where,
 )
 from handlers.onboarding import group_options
-from storage.repos import audit, surveys
+from storage.repos import surveys
 
 logger = logging.getLogger(__name__)
 router = Router()
@@ -52,16 +52,7 @@ def named_group(ctx: Context, text: str) -> Group | None:
 async def refuse_group(ctx: Context, group: Group) -> Invalid:
     """Audit an attempt on a group the asker does not lead; the refusal to show."""
     logger.warning("refused /thongbao to group %s for %s", group.code, ctx.actor)
-    await audit.record(
-        ctx.session,
-        actor=ctx.actor,
-        action="denied",
-        target=f"group:{group.code}",
-        at=ctx.now(),
-        role=ctx.role,
-        channel=ctx.incoming.channel,
-        command="/thongbao",
-    )
+    await common.deny(ctx, f"group:{group.code}", command="/thongbao")
     return Invalid("broadcasts.not_your_group", own=_own(ctx), group=group.name)
 
 

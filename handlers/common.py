@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from bot import flows
 from bot.context import Context
 from bot.events import Button, Reply
 from bot.registry import GUEST, RESIDENT
+from storage.repos import audit
+
+logger = logging.getLogger(__name__)
 
 
 def menu(ctx: Context, intro_key: str = "menu.title", *, residents: bool = False) -> list[Reply]:
@@ -58,3 +63,15 @@ def cancel(ctx: Context) -> list[Reply]:
     if ctx.role == GUEST:
         return [Reply(text=text + "\n\n" + ctx.t("cancel.guest_hint"), remove_keyboard=True)]
     return [Reply(text=text, remove_keyboard=True), *menu(ctx)]
+
+
+async def deny(ctx: Context, target: str, **details: object) -> None:
+    """Log and audit a refused attempt (a command, a group, a record) by the asker."""
+    logger.warning(
+        "refused %s to %s user %s with role %s",
+        target, ctx.incoming.channel, ctx.incoming.user_id, ctx.role,
+    )
+    await audit.record(
+        ctx.session, actor=ctx.actor, action="denied", target=target, at=ctx.now(),
+        role=ctx.role, channel=ctx.incoming.channel, **details,
+    )

@@ -1,8 +1,8 @@
-"""The consent question every flow that stores personal data starts with.
+"""Yes/no questions of flows: the consent step, and the last "are you sure?".
 
-Asked per purpose, in plain words, never pre-ticked: "agree" records the moment in
-the flow's data (`consent_at`); anything else ends the flow with `declined` set, and
-the flow's finish stores nothing.
+Consent is asked per purpose, in plain words, never pre-ticked: "agree" records the
+moment in the flow's data (`consent_at`); anything else ends the flow with `declined`
+set, and the flow's finish stores nothing.
 """
 
 from __future__ import annotations
@@ -49,3 +49,25 @@ def consent_step(
         return None
 
     return Step("CONSENT", prompt, Choice(options), save=save)
+
+
+def confirm_step(
+    prompt: Callable[[Context, dict[str, Any]], str],
+    yes_key: str,
+    no_key: str,
+    *,
+    yes_words: tuple[str, ...] = ("có", "đồng ý", "yes", "ok"),
+) -> Step:
+    """A last CONFIRM step that ends the flow with data["confirmed"] True or False."""
+
+    def options(ctx: Context, data: dict[str, Any]) -> list[Option]:
+        return [
+            Option("yes", ctx.t(yes_key), aliases=yes_words),
+            Option("no", ctx.t(no_key), aliases=("không", "ko", "no")),
+        ]
+
+    def save(ctx: Context, data: dict[str, Any], value: str) -> str:
+        data["confirmed"] = value == "yes"
+        return DONE
+
+    return Step("CONFIRM", prompt, Choice(options), save=save)

@@ -11,11 +11,11 @@ from typing import Any
 from bot import flows
 from bot.context import Context
 from bot.events import Button, Reply
-from bot.flows import DONE, Flow, Step
-from bot.inputs import Choice, Option
+from bot.flows import Flow
 from bot.normalize import local_date
 from bot.registry import GUEST, Router
 from handlers import common
+from handlers.consent import confirm_step
 from storage.repos import households, nominations, privacy, surveys
 
 router = Router()
@@ -61,20 +61,8 @@ def _confirm_prompt(ctx: Context, data: dict[str, Any]) -> str:
     return ctx.t("privacy.delete_confirm")
 
 
-def _confirm_options(ctx: Context, data: dict[str, Any]) -> list[Option]:
-    return [
-        Option("delete", ctx.t("privacy.delete_yes"), aliases=("xoá", "xóa", "xoa", "delete")),
-        Option("keep", ctx.t("privacy.delete_no"), aliases=("không", "khong", "ko", "no")),
-    ]
-
-
-def _save_choice(ctx: Context, data: dict[str, Any], value: str) -> str:
-    data["delete"] = value == "delete"
-    return DONE
-
-
 async def _finish(ctx: Context, data: dict[str, Any]) -> list[Reply]:
-    if not data.get("delete") or ctx.resident is None:
+    if not data.get("confirmed") or ctx.resident is None:
         return [Reply(text=ctx.t("privacy.kept")), *common.menu(ctx)]
     chat = (ctx.incoming.channel, ctx.incoming.chat_id)
     result = await privacy.forget(ctx.session, ctx.resident.id, keep_chat=chat)
@@ -95,7 +83,14 @@ DELETE = router.flow(
     Flow(
         name="delete_my_data",
         title_key="privacy.delete_title",
-        steps=(Step("CONFIRM", _confirm_prompt, Choice(_confirm_options), save=_save_choice),),
+        steps=(
+            confirm_step(
+                _confirm_prompt,
+                "privacy.delete_yes",
+                "privacy.delete_no",
+                yes_words=("xoá", "xóa", "xoa", "delete"),
+            ),
+        ),
         finish=_finish,
     )
 )

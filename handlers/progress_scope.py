@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from bot.context import Context
 from bot.events import Reply
 from bot.inputs import match_option
+from handlers import common
 from handlers.onboarding import group_options
-from storage.repos import audit
 
 
 def find_group(ctx: Context, text: str) -> str | None:
@@ -45,16 +45,7 @@ def own_groups(ctx: Context) -> str:
 
 async def refuse_other_group(ctx: Context, command: str, group_code: str) -> list[Reply]:
     """Refuse a leader's request about a group that is not theirs, and audit it."""
-    await audit.record(
-        ctx.session,
-        actor=ctx.actor,
-        action="denied",
-        target=f"/{command}",
-        at=ctx.now(),
-        role=ctx.role,
-        group=group_code,
-        channel=ctx.incoming.channel,
-    )
+    await common.deny(ctx, f"/{command}", group=group_code)
     text = ctx.t("progress.not_your_group", group=group_name(ctx, group_code),
                  own=own_groups(ctx))
     return [Reply(text=text)]

@@ -1,8 +1,8 @@
 """Adding a reminder rule in chat (officers), one question at a time.
 
-    NAME -> SCHEDULE (presets or a typed cron; the next 3 sends are shown)
-         -> AUDIENCE [-> CAMPAIGN] -> GROUPS [-> PICK] -> MESSAGE [-> DEADLINE, if {han}]
-         -> CONFIRM (the message as one example resident will read it) -> saved, audited
+NAME -> SCHEDULE (presets or a typed cron; the next 3 sends are shown)
+     -> AUDIENCE [-> CAMPAIGN] -> GROUPS [-> PICK] -> MESSAGE [-> DEADLINE, if {han}]
+     -> CONFIRM (the message as one example resident will read it) -> saved, audited
 """
 
 from __future__ import annotations
@@ -13,24 +13,23 @@ from typing import Any
 
 from bot.context import Context
 from bot.events import Reply
-from bot.flows import DONE, Flow, Step
+from bot.flows import Flow, Step
 from bot.inputs import Answer, Choice, Invalid, MultiChoice, Option, Text, match_option
 from bot.normalize import LOCAL_TZ
 from bot.registry import OFFICERS
 from handlers import common
 from handlers import reminder_rules as rules
 from handlers import reminder_service as service
+from handlers.consent import confirm_step
 from handlers.onboarding import group_options
-from storage.repos import audit, reminders
+from storage.repos import reminders
 
 
 async def refuse_unless_officer(ctx: Context, what: str) -> list[Reply] | None:
     """A refusal (audited) when the asker lost the officer role mid-flow, else None."""
     if ctx.role in OFFICERS:
         return None
-    await audit.record(
-        ctx.session, actor=ctx.actor, action="denied", target=what, at=ctx.now(), role=ctx.role
-    )
+    await common.deny(ctx, what)
     return [Reply(text=ctx.t("error.not_allowed")), *common.menu(ctx)]
 
 
@@ -182,8 +181,11 @@ async def _prepare_preview(ctx: Context, data: dict[str, Any]) -> None:
         example = ctx.t("reminders.example_anyone", group=group_name)
     deadline = date.fromisoformat(data["deadline"]) if data.get("deadline") else None
     reply = service.message_for(ctx.ward, data["message"], deadline, person)
-    data["_preview"] = {"count": len({p.resident_id for p in people}), "example": example,
-                        "message": reply.text}
+    data["_preview"] = {
+        "count": len({p.resident_id for p in people}),
+        "example": example,
+        "message": reply.text,
+    }
 
 
 def _preview_prompt(ctx: Context, data: dict[str, Any]) -> str:
@@ -198,18 +200,6 @@ def _preview_prompt(ctx: Context, data: dict[str, Any]) -> str:
         example=preview.get("example", ""),
         message=preview.get("message", ""),
     )
-
-
-def _confirm_options(ctx: Context, data: dict[str, Any]) -> list[Option]:
-    return [
-        Option("yes", ctx.t("reminders.confirm_save"), aliases=("có", "lưu", "đồng ý", "yes")),
-        Option("no", ctx.t("reminders.confirm_cancel"), aliases=("không", "no")),
-    ]
-
-
-def _save_confirm(ctx: Context, data: dict[str, Any], value: str) -> str:
-    data["confirmed"] = value == "yes"
-    return DONE
 
 
 async def _finish(ctx: Context, data: dict[str, Any]) -> list[Reply]:
@@ -241,29 +231,52 @@ ADD = Flow(
     name="reminder_add",
     title_key="reminders.add_title",
     steps=(
-        Step("NAME", lambda ctx, data: ctx.t("reminders.ask_name"),
-             Text(3, 80), save=_save_name),
+        Step("NAME", lambda ctx, data: ctx.t("reminders.ask_name"), Text(3, 80), save=_save_name),
         Step("SCHEDULE", lambda ctx, data: ctx.t("reminders.ask_schedule"), ScheduleInput()),
         Step(
             "AUDIENCE",
-            lambda ctx, data: _schedule_note(ctx, data["schedule"]) + "\n\n"
-            + ctx.t("reminders.ask_audience"),
+            lambda ctx, data: (
+                _schedule_note(ctx, data["schedule"]) + "\n\n" + ctx.t("reminders.ask_audience")
+            ),
             Choice(_audience_options),
             save=_save_audience,
         ),
-        Step("CAMPAIGN", lambda ctx, data: ctx.t("reminders.ask_campaign"),
-             Choice(_campaign_options), save=_save_campaign),
-        Step("GROUPS", lambda ctx, data: ctx.t("reminders.ask_groups"),
-             Choice(_groups_options), save=_save_groups),
-        Step("PICK", lambda ctx, data: ctx.t("reminders.ask_pick_groups"),
-             MultiChoice(group_options, key="groups"), save=_save_picked),
-        Step("MESSAGE", lambda ctx, data: ctx.t("reminders.ask_message"),
-             Text(5, 1000, too_short="reminders.bad_length", too_long="reminders.bad_length"),
-             save=_save_message),
-        Step("DEADLINE", lambda ctx, data: ctx.t("reminders.ask_deadline"),
-             Text(6, 12, too_short="reminders.bad_date", too_long="reminders.bad_date"),
-             save=_save_deadline),
-        Step("CONFIRM", _preview_prompt, Choice(_confirm_options), save=_save_confirm),
+        Step(
+            "CAMPAIGN",
+            lambda ctx, data: ctx.t("reminders.ask_campaign"),
+            Choice(_campaign_options),
+            save=_save_campaign,
+        ),
+        Step(
+            "GROUPS",
+            lambda ctx, data: ctx.t("reminders.ask_groups"),
+            Choice(_groups_options),
+            save=_save_groups,
+        ),
+        Step(
+            "PICK",
+            lambda ctx, data: ctx.t("reminders.ask_pick_groups"),
+            MultiChoice(group_options, key="groups"),
+            save=_save_picked,
+        ),
+        Step(
+            "MESSAGE",
+            lambda ctx, data: ctx.t("reminders.ask_message"),
+            Text(5, 1000, too_short="reminders.bad_length", too_long="reminders.bad_length"),
+            save=_save_message,
+        ),
+        Step(
+            "DEADLINE",
+            lambda ctx, data: ctx.t("reminders.ask_deadline"),
+            Text(6, 12, too_short="reminders.bad_date", too_long="reminders.bad_date"),
+            save=_save_deadline,
+        ),
+        confirm_step(
+            _preview_prompt,
+            "reminders.confirm_save",
+            "reminders.confirm_cancel",
+            yes_words=("có", "lưu", "đồng ý", "yes"),
+        ),
     ),
     finish=_finish,
 )

@@ -20,6 +20,7 @@ from bot.registry import JOINED, OFFICERS, Router
 from handlers import common
 from handlers import reminder_rules as rules
 from handlers import reminder_service as service
+from handlers.consent import confirm_step
 from handlers.reminder_add import (
     ADD,
     audience_label,
@@ -34,8 +35,12 @@ router = Router()
 router.flow(ADD)
 
 
-@router.command("tatnhac", "stopreminders", roles=JOINED,
-                phrases=("tắt nhắc", "tắt nhắc nhở", "không nhắc nữa"))
+@router.command(
+    "tatnhac",
+    "stopreminders",
+    roles=JOINED,
+    phrases=("tắt nhắc", "tắt nhắc nhở", "không nhắc nữa"),
+)
 async def stop(ctx: Context) -> list[Reply]:
     """Stop reminders for this resident; broadcasts from their leader still come."""
     assert ctx.resident is not None
@@ -73,9 +78,11 @@ async def overview(ctx: Context) -> Reply:
     """Every rule not deleted, with the buttons to change them."""
     rows = await reminders.live(ctx.session)
     fired = await reminders.last_fires(ctx.session)
-    lines = [ctx.t("reminders.list_title", count=len(rows))] if rows else [
-        ctx.t("reminders.list_empty")
-    ]
+    lines = (
+        [ctx.t("reminders.list_title", count=len(rows))]
+        if rows
+        else [ctx.t("reminders.list_empty")]
+    )
     for number, rule in enumerate(rows, start=1):
         last = fired.get(rule.id)
         lines.append(
@@ -87,9 +94,11 @@ async def overview(ctx: Context) -> Reply:
                 schedule=rules.describe(rule.cron, ctx.lang),
                 audience=audience_label(ctx, rule.audience),
                 groups=groups_label(ctx, rule.groups),
-                last=ctx.t("reminders.last_fired", when=rules.when(last.fire_time),
-                           count=last.recipients)
-                if last else ctx.t("reminders.never_fired"),
+                last=ctx.t(
+                    "reminders.last_fired", when=rules.when(last.fire_time), count=last.recipients
+                )
+                if last
+                else ctx.t("reminders.never_fired"),
             )
         )
     buttons = [(Button(ctx.t("reminders.add_button"), "cmd:nhacnho:them"),)]
@@ -105,8 +114,13 @@ async def _choose(ctx: Context, action: str) -> list[Reply]:
         return [Reply(text=ctx.t("reminders.nothing_to_manage")), await overview(ctx)]
     if action == "toggle":
         choices = [
-            [str(r.id), ctx.t("reminders.toggle_pause" if r.status == ACTIVE
-                              else "reminders.toggle_resume", name=r.name)]
+            [
+                str(r.id),
+                ctx.t(
+                    "reminders.toggle_pause" if r.status == ACTIVE else "reminders.toggle_resume",
+                    name=r.name,
+                ),
+            ]
             for r in rows
         ]
     else:
@@ -119,8 +133,9 @@ def _rule_options(ctx: Context, data: dict[str, Any]) -> list[Option]:
 
 
 def _rule_prompt(ctx: Context, data: dict[str, Any]) -> str:
-    return ctx.t("reminders.ask_delete" if data.get("action") == "delete"
-                 else "reminders.ask_toggle")
+    return ctx.t(
+        "reminders.ask_delete" if data.get("action") == "delete" else "reminders.ask_toggle"
+    )
 
 
 def _save_rule(ctx: Context, data: dict[str, Any], value: str) -> str | None:
@@ -131,18 +146,6 @@ def _save_rule(ctx: Context, data: dict[str, Any], value: str) -> str | None:
 def _confirm_prompt(ctx: Context, data: dict[str, Any]) -> str:
     name = next((label for rule_id, label in data["rules"] if rule_id == str(data["rule"])), "")
     return ctx.t("reminders.confirm_delete", name=name)
-
-
-def _confirm_options(ctx: Context, data: dict[str, Any]) -> list[Option]:
-    return [
-        Option("yes", ctx.t("reminders.delete_yes"), aliases=("có", "xoá", "xóa", "yes")),
-        Option("no", ctx.t("reminders.delete_no"), aliases=("không", "no")),
-    ]
-
-
-def _save_confirm(ctx: Context, data: dict[str, Any], value: str) -> str:
-    data["confirmed"] = value == "yes"
-    return DONE
 
 
 async def _manage_finish(ctx: Context, data: dict[str, Any]) -> list[Reply]:
@@ -171,7 +174,12 @@ MANAGE = router.flow(
         title_key="reminders.manage_title",
         steps=(
             Step("RULE", _rule_prompt, Choice(_rule_options), save=_save_rule),
-            Step("CONFIRM", _confirm_prompt, Choice(_confirm_options), save=_save_confirm),
+            confirm_step(
+                _confirm_prompt,
+                "reminders.delete_yes",
+                "reminders.delete_no",
+                yes_words=("có", "xoá", "xóa", "yes"),
+            ),
         ),
         finish=_manage_finish,
     )

@@ -208,8 +208,7 @@ async def _still_officer(ctx: Context, data: dict[str, Any]) -> bool:
     """The role is checked again before every change; a lost role ends the review."""
     if ctx.role in OFFICERS:
         return True
-    await audit.record(ctx.session, actor=ctx.actor, action="denied", target="/duyet",
-                       at=ctx.now(), role=ctx.role, channel=ctx.incoming.channel)
+    await common.deny(ctx, "/duyet")
     data["next"] = "DENIED"
     return False
 

@@ -11,12 +11,13 @@ from typing import Any
 from bot import flows
 from bot.context import Context
 from bot.events import Button, Reply
-from bot.flows import DONE, Flow, Step
+from bot.flows import Flow, Step
 from bot.inputs import Choice, Option
 from bot.normalize import local_date, local_datetime
 from bot.outbox import notify_resident
 from bot.registry import JOINED, OFFICERS, Router
 from handlers import common, role_service
+from handlers.consent import confirm_step
 from handlers.onboarding import group_options
 from storage.repos import roles
 
@@ -121,18 +122,6 @@ def _leader_options(ctx: Context, data: dict[str, Any]) -> list[Option]:
     return [Option(str(grant_id), label) for grant_id, label in data.get("leaders", [])]
 
 
-def _confirm_options(ctx: Context, data: dict[str, Any]) -> list[Option]:
-    return [
-        Option("yes", ctx.t("roles.revoke_yes"), aliases=("có", "đồng ý", "yes")),
-        Option("no", ctx.t("roles.revoke_no"), aliases=("không", "no")),
-    ]
-
-
-def _save_confirm(ctx: Context, data: dict[str, Any], value: str) -> str:
-    data["confirmed"] = value == "yes"
-    return DONE
-
-
 async def _revoke_finish(ctx: Context, data: dict[str, Any]) -> list[Reply]:
     if not data.get("confirmed"):
         return [Reply(text=ctx.t("roles.revoke_kept")), *common.menu(ctx)]
@@ -167,11 +156,11 @@ REVOKE = router.flow(
         title_key="roles.revoke_title",
         steps=(
             Step("LEADER", lambda ctx, data: ctx.t("roles.revoke_which"), Choice(_leader_options)),
-            Step(
-                "CONFIRM",
+            confirm_step(
                 lambda ctx, data: ctx.t("roles.revoke_confirm"),
-                Choice(_confirm_options),
-                save=_save_confirm,
+                "roles.revoke_yes",
+                "roles.revoke_no",
+                yes_words=("có", "đồng ý", "yes", "thu hồi"),
             ),
         ),
         finish=_revoke_finish,
