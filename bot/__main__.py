@@ -8,12 +8,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot import __version__, admin_cli, reminders_cli, worker_cli
+from bot import __version__, admin_cli, export_cli, reminders_cli, worker_cli
 from bot.settings import Settings, SettingsError, load_settings
 from bot.ward import WardConfigError, load_ward_config
 
 logger = logging.getLogger("thidua")
-CLI_MODULES = (admin_cli, worker_cli, reminders_cli)
+CLI_MODULES = (admin_cli, worker_cli, reminders_cli, export_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,10 +87,16 @@ def _serve(settings: Settings) -> int:
 
     app = build_app(settings)
     print(f"thidua-bot: web chat at http://{settings.host}:{settings.port}/ (Ctrl+C to stop)")
+    from bot.channels.telegram import TelegramStartError
+    from bot.channels.zalo import ZaloStartError
+
     try:
         web.run_app(app, host=settings.host, port=settings.port, print=None)
     except OSError as exc:
         print(f"thidua: cannot start the server: {exc}", file=sys.stderr)
+        return 1
+    except (TelegramStartError, ZaloStartError) as exc:
+        print(f"thidua: cannot start: {exc}", file=sys.stderr)
         return 1
     return 0
 

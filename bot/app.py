@@ -19,6 +19,7 @@ from bot.registry import Registry
 from bot.scheduler import ReminderScheduler
 from bot.settings import Settings
 from bot.ward import WardConfig, load_ward_config
+from bot.web.dashboard import setup_dashboard
 from handlers import ROUTERS
 from handlers.broadcast_status import run_reports
 from storage import make_engine, make_sessionmaker
@@ -44,7 +45,7 @@ def build_app(
     app[keys.ENGINE] = engine
     app[keys.SESSIONMAKER] = make_sessionmaker(engine)
     app[keys.DISPATCHER] = Dispatcher(
-        app[keys.SESSIONMAKER], Registry(ROUTERS), app[keys.WARD], clock=clock
+        app[keys.SESSIONMAKER], Registry(ROUTERS), app[keys.WARD], clock=clock, settings=settings
     )
     app.cleanup_ctx.append(_database(migrate))
     app[keys.CHANNELS] = build_channels(settings, app[keys.DISPATCHER])
@@ -57,6 +58,7 @@ def build_app(
     app.router.add_get(downloads.ROUTE, downloads.serve)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    setup_dashboard(app)
     return app
 
 

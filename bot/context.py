@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.events import Capabilities, Incoming
+from bot.settings import Settings
 from bot.ward import WardConfig
 from storage.models import ChatState, Resident
 
@@ -32,6 +33,7 @@ class Context:
     capabilities: Capabilities
     clock: Callable[[], datetime]
     groups: frozenset[str] = frozenset()
+    settings: Settings | None = None
 
     @property
     def actor(self) -> str:

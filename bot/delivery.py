@@ -37,7 +37,7 @@ class Limits:
     per_chat_gap: float = 1.0
 
 
-DEFAULT_LIMITS = {"telegram": Limits(30.0, 1.0), "zalo": Limits(10.0, 1.0)}
+DEFAULT_LIMITS = {"telegram": Limits(30.0, 1.0), "zalo": Limits(5.0, 1.0)}
 UNLIMITED = Limits(1000.0, 0.0)
 
 

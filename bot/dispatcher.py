@@ -16,6 +16,7 @@ from bot.context import Context
 from bot.events import Capabilities, Incoming, Reply
 from bot.inputs import Option, match_option
 from bot.registry import GUEST, RANK, RESIDENT, Command, Registry
+from bot.settings import Settings
 from bot.ward import WardConfig
 from handlers import common
 from storage.models import Resident
@@ -62,11 +63,13 @@ class Dispatcher:
         registry: Registry,
         ward: WardConfig,
         clock: Callable[[], datetime] | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.registry = registry
         self.ward = ward
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.settings = settings
         self._locks = ChatLocks()
 
     async def dispatch(self, incoming: Incoming, capabilities: Capabilities) -> list[Reply]:
@@ -105,6 +108,7 @@ class Dispatcher:
                 groups=groups,
                 capabilities=capabilities,
                 clock=self.clock,
+                settings=self.settings,
             )
             replies = await route(ctx)
             _remember_offered(ctx, replies)
@@ -149,14 +153,27 @@ async def route(ctx: Context) -> list[Reply]:
         command = ctx.registry.by_phrase(incoming.text)
         if command is not None:
             return await run_command(ctx, command)
+    picked = _typed_choice(ctx)
+    if picked is not None:
+        return await _route_button(ctx, picked)
     if flows.active_flow(ctx) is not None:
         return await flows.handle(ctx)
-    if incoming.kind == "text" and incoming.text:
-        offered = [Option(data, label) for label, data in ctx.state.offered]
-        picked = match_option(offered, incoming.text) if offered else None
-        if picked is not None:
-            return await _route_button(ctx, picked.value)
     return await common.fallback(ctx)
+
+
+def _typed_choice(ctx: Context) -> str | None:
+    """The button a typed number or label names among the last ones shown, unless they
+    belong to the question of the flow in progress (the flow reads those itself)."""
+    incoming = ctx.incoming
+    if incoming.kind != "text" or not incoming.text or not ctx.state.offered:
+        return None
+    offered = [Option(data, label) for label, data in ctx.state.offered]
+    picked = match_option(offered, incoming.text)
+    if picked is None:
+        return None
+    if flows.active_flow(ctx) is not None and picked.value.startswith(f"s{ctx.state.seq}:"):
+        return None
+    return picked.value
 
 
 async def _route_button(ctx: Context, data: str) -> list[Reply]:

@@ -3,6 +3,7 @@
 from handlers import (
     basics,
     broadcasts,
+    exports,
     households,
     nominations,
     onboarding,
@@ -12,6 +13,7 @@ from handlers import (
     review,
     roles,
     surveys,
+    web_signin,
 )
 
 ROUTERS = [
@@ -26,6 +28,8 @@ ROUTERS = [
     reminders.router,
     review.router,
     progress.router,
+    exports.router,
+    web_signin.router,
 ]
 
 __all__ = ["ROUTERS"]

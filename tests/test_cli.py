@@ -106,3 +106,23 @@ def test_invite_prints_a_code_and_grant_needs_a_joined_user(tmp_path: Path) -> N
     assert "must send /start" in stranger.stdout
     listing = run(["roles"], tmp_path)
     assert "nobody holds a role yet" in listing.stdout
+
+
+def test_thidua_export_writes_a_file(tmp_path: Path) -> None:
+    out = tmp_path / "dang-ky.xlsx"
+    done = run(["export", "registrations", "--format", "xlsx", "-o", str(out)], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes()[:2] == b"PK"
+    done = run(["export", "surveys", "--format", "csv", "-o", str(tmp_path / "x.csv")], tmp_path)
+    assert done.returncode == 2
+    assert "There is no survey to export yet." in done.stderr
+
+
+def test_a_rejected_telegram_token_stops_serve_with_one_line(tmp_path: Path) -> None:
+    result = run(
+        ["serve"], tmp_path, THIDUA_TELEGRAM_TOKEN="1:bad", THIDUA_PORT=str(free_port()),
+        THIDUA_TELEGRAM_API_URL="http://127.0.0.1:9",
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "thidua: cannot start" in result.stderr

@@ -2,6 +2,7 @@
 
 from storage.models import (  # noqa: F401  (one metadata)
     broadcasts,
+    dashboard,
     downloads,
     households,
     nominations,

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 from telegram import Bot, Update
-from telegram.error import InvalidToken, RetryAfter
+from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot import metrics
@@ -150,6 +150,11 @@ class TelegramChannel:
             logger.error("Telegram rejected THIDUA_TELEGRAM_TOKEN (401 Unauthorized)")
             await bot.shutdown()
             raise TelegramStartError("Telegram rejected THIDUA_TELEGRAM_TOKEN") from None
+        except TelegramError as exc:
+            await bot.shutdown()
+            raise TelegramStartError(
+                f"cannot reach the Telegram Bot API at {api} ({type(exc).__name__})"
+            ) from None
         return bot
 
     def _secret(self) -> str:
