@@ -31,7 +31,7 @@ class Claimed:
 
 
 def new_code() -> str:
-    """A 10-character code, about 50 bits: XXXXX-XXXXX."""
+    """A 10-character code, about 50 bits, shown like ABCDE-FGHJK."""
     raw = "".join(secrets.choice(_ALPHABET) for _ in range(10))
     return f"{raw[:5]}-{raw[5:]}"
 

@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 from bot import keys, texts
 from bot.app import build_app
 from bot.channels.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel, TelegramStartError
-from bot.channels.telegram.outbound import CONTACT_BUTTON, split_text, utf16_len
+from bot.channels.telegram.outbound import CONTACT_BUTTON, split_text
 from bot.events import Attachment, Button, Reply
 from bot.settings import Settings, load_settings
+from bot.textsplit import utf16_len
 from storage.models import ProcessedUpdate, Resident
 from tests.fakes.telegram_api import FakeTelegramAPI, UploadedFile
 

@@ -20,9 +20,10 @@ from bot import keys, texts
 from bot.app import build_app
 from bot.channels.zalo import SECRET_HEADER, WEBHOOK_PATH, ZaloChannel, ZaloStartError
 from bot.channels.zalo.inbound import to_incoming, updates_in
-from bot.channels.zalo.render import split_text, utf16_len
+from bot.channels.zalo.render import split_text
 from bot.events import Attachment, Button, Reply
 from bot.settings import Settings, load_settings
+from bot.textsplit import utf16_len
 from storage.models import ProcessedUpdate, Resident
 from storage.models.surveys import SurveyResponse
 from tests.conftest import free_port

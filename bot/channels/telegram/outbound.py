@@ -21,7 +21,9 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
+from bot import textsplit
 from bot.events import Attachment, DeliveryResult, Reply
+from bot.textsplit import fitting, utf16_len
 
 logger = logging.getLogger(__name__)
 
@@ -29,50 +31,16 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CONTACT_BUTTON = "📱 Gửi số điện thoại của tôi"
 PRESSED_MARK = "➜"
-_SENTENCE_ENDS = (". ", "! ", "? ", "… ", ".\t", "!\t", "?\t")
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units), so emoji count twice."""
-    return len(text.encode("utf-16-le")) // 2
 
 
-def _fitting(text: str, limit: int) -> int:
-    """How many characters of `text` fit in `limit` UTF-16 code units."""
-    units = 0
-    for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > limit:
-            return index
-    return len(text)
 
 
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Pieces of at most `limit` units, cut at a paragraph, line, sentence or word if possible."""
-    pieces: list[str] = []
-    rest = text
-    while utf16_len(rest) > limit:
-        window = rest[: max(_fitting(rest, limit), 1)]
-        cut = _boundary(window)
-        piece, rest = window[:cut].rstrip(), rest[cut:].lstrip()
-        if piece:
-            pieces.append(piece)
-    if rest.strip():
-        pieces.append(rest)
-    return pieces
 
 
-def _boundary(window: str) -> int:
-    """Where to cut a window: the last good boundary in its second half, else its end."""
-    floor = len(window) // 2
-    for separators in (("\n\n",), ("\n",), _SENTENCE_ENDS, (" ", "\t")):
-        found = [window.rfind(sep) + len(sep) for sep in separators if sep in window]
-        best = max(found, default=0)
-        if best > floor:
-            return best
-    return len(window)
 
 
 def reply_markup(reply: Reply) -> Markup | None:
@@ -118,7 +86,7 @@ async def send_attachment(
     """Upload a file with its caption (cut to Telegram's 1024)."""
     caption = attachment.caption
     if caption is not None and utf16_len(caption) > CAPTION_LIMIT:
-        caption = caption[: _fitting(caption, CAPTION_LIMIT - 1)] + "…"
+        caption = caption[: fitting(caption, CAPTION_LIMIT - 1)] + "…"
     if isinstance(attachment.content, Path):
         with attachment.content.open("rb") as handle:
             document = InputFile(handle, filename=attachment.filename)
@@ -195,3 +163,8 @@ async def mark_pressed(bot: Bot, callback: CallbackQuery) -> None:
         logger.debug("pressed message %s not edited: %s", message.message_id, exc)
     except TelegramError as exc:
         logger.warning("pressed message %s not edited: %s", message.message_id, exc)
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Telegram-sized pieces (4,096 units), cut at natural boundaries."""
+    return textsplit.split_text(text, limit)

@@ -13,8 +13,9 @@ from datetime import timedelta
 
 from bot import texts
 from bot.channels.zalo.api import ZaloApi, ZaloApiError, ZaloNetworkError
-from bot.channels.zalo.render import TEXT_LIMIT, fitting, split_text, utf16_len
+from bot.channels.zalo.render import TEXT_LIMIT, split_text
 from bot.events import Attachment, DeliveryResult
+from bot.textsplit import fitting, utf16_len
 
 # Zalo may fetch a photo when a resident opens it rather than once at sending.
 PHOTO_TTL = timedelta(hours=24)

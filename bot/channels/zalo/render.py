@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot import texts
+from bot import texts, textsplit
 from bot.events import Button, Reply
 from bot.flows import BACK, SKIP
 
@@ -27,7 +27,6 @@ _NAV = frozenset({BACK, SKIP})
 _DROPPED = frozenset({"So", "Sk", "Cf", "Cs", "Co"})
 _KEYCAP_AND_VARIANTS = {"\ufe0e", "\ufe0f", "\u20e3", "\u200d"}
 _SPACES = re.compile(r"\s+")
-_SENTENCE_ENDS = (". ", "! ", "? ", "… ", ".\t", "!\t", "?\t")
 
 
 def render(reply: Reply, lang: str, *, numbered: bool = True) -> str:
@@ -92,42 +91,13 @@ def plain(label: str) -> str:
     return tidy or label.strip()
 
 
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units: never less than Zalo's count, whatever it counts."""
-    return len(text.encode("utf-16-le")) // 2
 
 
-def fitting(text: str, limit: int) -> int:
-    """How many characters of `text` fit in `limit` UTF-16 units."""
-    units = 0
-    for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > limit:
-            return index
-    return len(text)
+
+
+
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Pieces of at most `limit` units, cut at a paragraph, line, sentence or word."""
-    pieces: list[str] = []
-    rest = text
-    while utf16_len(rest) > limit:
-        window = rest[: max(fitting(rest, limit), 1)]
-        cut = _boundary(window)
-        piece, rest = window[:cut].rstrip(), rest[cut:].lstrip()
-        if piece:
-            pieces.append(piece)
-    if rest.strip():
-        pieces.append(rest)
-    return pieces
-
-
-def _boundary(window: str) -> int:
-    """The last good boundary in the window's second half, else its end."""
-    floor = len(window) // 2
-    for separators in (("\n\n",), ("\n",), _SENTENCE_ENDS, (" ", "\t")):
-        best = max((window.rfind(sep) + len(sep) for sep in separators if sep in window),
-                   default=0)
-        if best > floor:
-            return best
-    return len(window)
+    """Zalo-sized pieces (2,000 units), cut at natural boundaries."""
+    return textsplit.split_text(text, limit)
