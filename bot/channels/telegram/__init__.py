@@ -186,7 +186,11 @@ class TelegramChannel:
         callback = update.callback_query
         if callback is not None:
             await answer_press(self.bot, callback)
-        incoming = to_incoming(update)
+        try:
+            incoming = to_incoming(update)
+        except (TypeError, ValueError, AttributeError) as exc:
+            logger.warning("Telegram update %s ignored: %s", update.update_id, exc)
+            return
         if incoming is None:
             logger.debug("Telegram update %s ignored", update.update_id)
             return
@@ -284,7 +288,18 @@ def parse_update(data: object, bot: Bot | None) -> Update | None:
     if not isinstance(update_id, int) or isinstance(update_id, bool):
         return None
     try:
-        return Update.de_json(data, bot)
+        update = Update.de_json(data, bot)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         logger.warning("Telegram update %s could not be parsed: %s", update_id, exc)
         return None
+    messages = (update.message, update.edited_message, update.channel_post,
+                update.edited_channel_post)
+    if any(m is not None and getattr(m, "chat", None) is None for m in messages):
+        logger.warning("Telegram update %s has a message without a chat", update_id)
+        return None  # PTB accepts `"chat": null`; Telegram never sends it
+    try:
+        to_incoming(update)
+    except (TypeError, ValueError, AttributeError) as exc:
+        logger.warning("Telegram update %s has fields of the wrong type: %s", update_id, exc)
+        return None
+    return update
