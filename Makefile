@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint migrate clean browser
+.PHONY: run test lint migrate clean browser bench bench-full
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,16 @@ browser:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Chromium is missing: browser tests will be skipped (apt-get install chromium)"; fi; }
+
+# Benchmarks (never part of `make test`): tables against the issue-7 targets, see
+# docs/performance.md. `make bench` is the quick run (~5 min, 1,000 broadcast recipients);
+# `make bench-full` uses the issue's sizes (20,000 recipients, 100,000 responses: ~35 min).
+# PostgreSQL too with THIDUA_BENCH_DATABASE_URL=postgresql+asyncpg://... (wiped).
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-full: $(STAMP)
+	$(BIN)/python bench/run.py --full $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
