@@ -36,6 +36,7 @@ from bench.processes import (  # noqa: E402
     ensure_free,
     reset_postgres,
 )
+from bench.stacks import report  # noqa: E402
 
 SECRET = "bench-secret"
 TOKEN = "123:ABC"
@@ -90,6 +91,9 @@ async def measure(bot: str, database: str, server: Proc, health: str, api: str,
                     result = await load.saturate(label, options.concurrency, options.seconds)
                     if spy is not None:
                         await asyncio.wait_for(spy.process.wait(), 60)  # type: ignore[union-attr]
+                        stacks = spy.workdir / f"{spy.name.removeprefix('py-spy-')}.stacks"
+                        if stacks.exists():
+                            print(f"{bot} on {database}, saturated:\n{report(stacks, 15, [])}\n")
                 cpu = server.cpu_seconds() - cpu
                 calls = await api_counts(api) - calls
             first_chat += options.chats
@@ -155,10 +159,12 @@ async def run(options: argparse.Namespace) -> list[Row]:
 
 
 async def start_profiler(server: Proc, options: argparse.Namespace, name: str) -> Proc | None:
-    """py-spy sampling `server` for the saturating load (collapsed stacks, then a summary)."""
+    """py-spy sampling `server` for the saturating load (collapsed stacks, summarized after)."""
     if not options.profile:
         return None
     spy = shutil.which("py-spy") or str(Path(PYTHON).parent / "py-spy")
+    if not Path(spy).exists():
+        raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
     slug = name.lower().replace(" ", "-")
     out = server.workdir / f"{slug}.stacks"
     args = [spy, "record", "--pid", str(server.pid), "--rate", "250", "--gil",

@@ -40,8 +40,7 @@ def machine() -> str:
 
 def section(title: str, args: list[str]) -> int:
     """Run one benchmark script, its output straight through; its exit code."""
-    print(f"\n## {title}\n$ {' '.join(Path(a).name if a == PYTHON else a for a in args)}",
-          flush=True)
+    print(f"\n## {title}\n$ .venv/bin/python {' '.join(args)}", flush=True)
     started = time.perf_counter()
     code = subprocess.run([PYTHON, *args], cwd=ROOT).returncode
     print(f"({time.perf_counter() - started:.0f} s{'' if code == 0 else f', exit {code}'})",
