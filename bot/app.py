@@ -14,7 +14,7 @@ from sqlalchemy import text
 from bot import downloads, keys
 from bot.channels import build_channels
 from bot.delivery import DeliveryWorker
-from bot.dispatcher import Dispatcher
+from bot.dispatcher import Dispatcher, flood_control
 from bot.registry import Registry
 from bot.scheduler import ReminderScheduler
 from bot.settings import Settings
@@ -45,7 +45,8 @@ def build_app(
     app[keys.ENGINE] = engine
     app[keys.SESSIONMAKER] = make_sessionmaker(engine)
     app[keys.DISPATCHER] = Dispatcher(
-        app[keys.SESSIONMAKER], Registry(ROUTERS), app[keys.WARD], clock=clock, settings=settings
+        app[keys.SESSIONMAKER], Registry(ROUTERS), app[keys.WARD], clock=clock, settings=settings,
+        flood=flood_control(settings),
     )
     app.cleanup_ctx.append(_database(migrate))
     app[keys.CHANNELS] = build_channels(settings, app[keys.DISPATCHER])

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import flows, metrics, texts
 from bot.context import Context
 from bot.events import Capabilities, Incoming, Reply
+from bot.flood import FloodControl, FloodLimits, Verdict
 from bot.inputs import Option, match_option
 from bot.registry import GUEST, RANK, RESIDENT, Command, Registry
 from bot.settings import Settings
@@ -54,6 +55,14 @@ class _Held:
             self.owner._locks[self.key] = (lock, users - 1)
 
 
+def flood_control(settings: Settings) -> FloodControl | None:
+    """Flood control as the settings ask; None when either limit is 0 (switched off)."""
+    if settings.flood_burst <= 0 or settings.flood_per_second <= 0:
+        return None
+    return FloodControl(FloodLimits(burst=settings.flood_burst,
+                                    per_second=settings.flood_per_second))
+
+
 class Dispatcher:
     """The platform-neutral core every channel hands its events to."""
 
@@ -64,8 +73,10 @@ class Dispatcher:
         ward: WardConfig,
         clock: Callable[[], datetime] | None = None,
         settings: Settings | None = None,
+        flood: FloodControl | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.flood = flood
         self.registry = registry
         self.ward = ward
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -73,8 +84,21 @@ class Dispatcher:
         self._locks = ChatLocks()
 
     async def dispatch(self, incoming: Incoming, capabilities: Capabilities) -> list[Reply]:
-        """Handle one event once; a duplicate (same channel and update id) gets no reply."""
+        """Handle one event once; a duplicate (same channel and update id) gets no reply.
+
+        A chat sending faster than flood control allows is answered once, politely, and
+        then ignored until it slows down; that costs no transaction and no lock.
+        """
         started = time.perf_counter()
+        if self.flood is not None:
+            verdict = self.flood.check((incoming.channel, incoming.chat_id))
+            if verdict is not Verdict.HANDLE:
+                metrics.REJECTED.labels(incoming.channel, "flood").inc()
+                if verdict is Verdict.DROP:
+                    return []
+                logger.info("%s chat %s is flooding; asked to slow down",
+                            incoming.channel, incoming.chat_id)
+                return [Reply(text=texts.t("flood.slow_down", incoming.lang_hint or "vi"))]
         async with self._locks((incoming.channel, incoming.chat_id)):
             try:
                 replies = await self._dispatch_once(incoming, capabilities)

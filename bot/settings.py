@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     zalo_webhook_secret: SecretStr | None = None
     zalo_poll_timeout: int = Field(25, ge=1, le=60)
 
+    # Flood control per chat (bot/flood.py): a burst, then messages per second; 0 = off.
+    flood_burst: float = Field(5.0, ge=0, le=1000)
+    flood_per_second: float = Field(1.0, ge=0, le=1000)
     download_ttl_seconds: int = Field(900, ge=60, le=86400)
 
     @field_validator("database_url")

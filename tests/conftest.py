@@ -22,6 +22,10 @@ from tests.fake_channel import FakeChannel
 
 POSTGRES_URL = os.environ.get("THIDUA_TEST_DATABASE_URL")
 
+# Scripted conversations answer faster than any person types, so flood control is off
+# for apps built from the settings; tests/reliability/test_flood.py sets its own limits.
+os.environ.setdefault("THIDUA_FLOOD_PER_SECOND", "0")
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Without THIDUA_TEST_DATABASE_URL the PostgreSQL tests are skipped, never failed."""

@@ -149,3 +149,38 @@ async def test_a_flooding_resident_gets_one_polite_answer_and_others_are_served(
                 if "Bạn gửi nhanh quá" in c.params["text"]]
     assert len(warnings) == 1
     assert api.calls_to("sendMessage", 9002)
+
+
+def test_the_limits_come_from_the_settings_and_zero_switches_flood_control_off() -> None:
+    from bot.dispatcher import flood_control
+
+    configured = flood_control(load_settings(flood_burst=3, flood_per_second=0.5))
+    assert configured is not None
+    assert (configured.limits.burst, configured.limits.per_second) == (3, 0.5)
+    assert flood_control(load_settings(flood_burst=0, flood_per_second=1)) is None
+    assert flood_control(load_settings(flood_burst=5, flood_per_second=0)) is None
+
+
+async def test_a_flood_in_the_web_chat_is_answered_once_and_the_chat_goes_on_after_a_pause(
+        tmp_path: Path) -> None:
+    settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/webflood.db",
+                             flood_burst=3, flood_per_second=1)
+    app = build_app(settings, deliver=False)
+    assert app[keys.DISPATCHER].flood is not None
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        client_id = (await (await client.post("/webchat/api/session")).json())["client_id"]
+        sent = iter(range(1000))
+
+        async def say(text: str) -> list[str]:
+            body = {"client_id": client_id, "message_id": f"message-{next(sent):04d}", "text": text}
+            response = await client.post("/webchat/api/messages", json=body)
+            assert response.status == 200
+            return [r["text"] for r in (await response.json())["replies"]]
+
+        answers = [await say(f"xin chào {n}") for n in range(6)]
+        assert all(answers[n] for n in range(3))
+        assert sum("Bạn gửi nhanh quá" in " ".join(a) for a in answers) == 1
+        assert answers[4] == answers[5] == []
+        await asyncio.sleep(1.1)
+        again = await say("/trogiup")
+        assert again and "Bạn gửi nhanh quá" not in " ".join(again)
