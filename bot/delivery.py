@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,13 +43,17 @@ UNLIMITED = Limits(1000.0, 0.0)
 
 
 class Pacer:
-    """Spaces sends evenly at `rate` per second, a little under it so that network
-    jitter never lets the platform count more than `rate` in one second."""
+    """Spaces sends evenly at `rate` per second, a little under it, and keeps to that grid
+    when the event loop wakes late (counting from `now` would lose the lateness on every
+    send). It also mirrors the platform's own rule, never more than `rate` sends within
+    one second plus a guard, so jitter on the way cannot make the platform count more."""
 
-    def __init__(self, rate: float, margin: float = 0.02) -> None:
+    def __init__(self, rate: float, margin: float = 0.02, guard: float = 0.02) -> None:
         self.interval = (1.0 + margin) / max(rate, 0.001)
+        self.guard = guard
         self.next_at = 0.0
         self.paused_until = 0.0
+        self.recent: deque[float] = deque(maxlen=max(1, int(rate)))
         self._lock = asyncio.Lock()
 
     def pause(self, seconds: float) -> None:
@@ -61,8 +66,13 @@ class Pacer:
             while True:
                 now = time.monotonic()
                 start = max(self.next_at, self.paused_until)
+                if len(self.recent) == self.recent.maxlen:
+                    start = max(start, self.recent[0] + 1.0 + self.guard)
                 if now >= start:
-                    self.next_at = max(now, self.next_at) + self.interval
+                    late = now - self.next_at
+                    base = self.next_at if 0 <= late < self.interval else now
+                    self.next_at = base + self.interval
+                    self.recent.append(now)
                     return
                 await asyncio.sleep(start - now)
 
