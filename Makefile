@@ -32,7 +32,7 @@ browser:
 	  else echo "Chromium is missing: browser tests will be skipped (apt-get install chromium)"; fi; }
 
 # Benchmarks (never part of `make test`): tables against the issue-7 targets, see
-# docs/performance.md. `make bench` is the quick run (~5 min, 1,000 broadcast recipients);
+# docs/performance.md. `make bench` is the quick run (~3 min, 1,000 broadcast recipients);
 # `make bench-full` uses the issue's sizes (20,000 recipients, 100,000 responses: ~35 min).
 # PostgreSQL too with THIDUA_BENCH_DATABASE_URL=postgresql+asyncpg://... (wiped).
 bench: $(STAMP)

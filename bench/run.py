@@ -1,6 +1,6 @@
 """`make bench`: every benchmark of issue 7, one after the other, printed as tables.
 
-    .venv/bin/python bench/run.py            # quick: about 4 minutes
+    .venv/bin/python bench/run.py            # quick: about 3 minutes
     .venv/bin/python bench/run.py --full     # the issue's sizes: about 30 minutes
 
 Sections: start-up and idle memory (bench/startup.py), ingest through the Telegram

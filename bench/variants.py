@@ -18,6 +18,8 @@ the suggestions written up in docs/performance.md:
   from the moment the event loop woke up (asyncio wakes a little late every time).
 - `pacer-window`: the grid, plus a guard that mirrors the platform's rule (never the
   31st send within 1.02 s of the 30th before it), so jitter cannot cause a 429.
+- `flood`: per-chat flood control (bot/flood.py) called first by the dispatcher, to try
+  it in the web chat before it is wired in.
 - `delivery-batch-300`: `thidua deliver` claiming 300 outbox rows at a time, not 60, so
   the pause between batches (when no message goes out) comes 5 times less often.
 """
@@ -148,6 +150,30 @@ def no_raw_copy() -> None:
     inbound._base = base
 
 
+def flood() -> None:
+    """The dispatcher asks bot/flood.py first, as docs/performance.md proposes."""
+    import bot.dispatcher as dispatcher
+    from bot import texts
+    from bot.events import Reply
+    from bot.flood import FloodControl, Verdict
+
+    for lang, line in (("vi", "Bạn gửi nhanh quá, vui lòng chờ vài giây."),
+                       ("en", "You are sending messages too fast. Please wait a few seconds.")):
+        texts.catalogue(lang).setdefault("flood.slow_down", line)
+    original = dispatcher.Dispatcher.dispatch
+    control = FloodControl()
+
+    async def dispatch(self, incoming, capabilities):  # type: ignore[no-untyped-def]
+        verdict = control.check((incoming.channel, incoming.chat_id))
+        if verdict is Verdict.WARN:
+            return [Reply(text=texts.t("flood.slow_down", incoming.lang_hint or "vi"))]
+        if verdict is Verdict.DROP:
+            return []
+        return await original(self, incoming, capabilities)
+
+    dispatcher.Dispatcher.dispatch = dispatch  # type: ignore[method-assign]
+
+
 def delivery_batch_300() -> None:
     """The delivery worker claims 300 messages at a time instead of 60."""
     import bot.delivery as delivery
@@ -175,6 +201,7 @@ VARIANTS: dict[str, Callable[[], None]] = {
     "no-raw-copy": no_raw_copy,
     "pacer-grid": pacer_grid,
     "pacer-window": pacer_window,
+    "flood": flood,
 }
 
 

@@ -172,7 +172,8 @@ async def test_a_flood_in_the_web_chat_is_answered_once_and_the_chat_goes_on_aft
         sent = iter(range(1000))
 
         async def say(text: str) -> list[str]:
-            body = {"client_id": client_id, "message_id": f"message-{next(sent):04d}", "text": text}
+            body = {"client_id": client_id, "message_id": f"message-{next(sent):04d}",
+                    "text": text}
             response = await client.post("/webchat/api/messages", json=body)
             assert response.status == 200
             return [r["text"] for r in (await response.json())["replies"]]
