@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 if TYPE_CHECKING:
     from aiohttp import web
 
-ChannelName = Literal["telegram", "zalo", "webchat", "test"]
-IncomingKind = Literal["command", "text", "button", "contact", "media", "other"]
+ChannelName = Literal["telegram", "zalo", "zalo_oa", "webchat", "test"]
+IncomingKind = Literal["command", "text", "button", "contact", "media", "user_info", "other"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,9 @@ class Incoming:
     button: str | None = None
     contact_phone: str | None = None
     media: MediaRef | None = None
+    # kind "user_info": what the resident shared in the platform's form, as given
+    # (keys name, phone, address, city, district, ward); validated by the flow.
+    user_info: Mapping[str, str] | None = None
     raw: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
 
 
@@ -78,6 +81,9 @@ class Reply:
     contact_label: str | None = None
     attachment: Attachment | None = None
     remove_keyboard: bool = False
+    # Offer the platform's "share name, phone and address" form (where
+    # capabilities.user_info_form); channels without it show the text alone.
+    request_user_info: bool = False
 
     def all_buttons(self) -> list[Button]:
         """Buttons in reading order, as numbered when a channel cannot show them."""
@@ -93,9 +99,14 @@ class Capabilities:
     documents: bool
     max_text: int
     photos: bool = True
+    # The platform can ask for name, phone and address in one form (Zalo OA's
+    # request_user_info); the answers come back as Incoming(kind="user_info").
+    user_info_form: bool = False
 
 
-DeliveryStatus = Literal["sent", "retry_after", "blocked", "failed"]
+# "held": the platform would refuse it now (Zalo OA outside its messaging window); it
+# waits in the outbox for the resident's next message instead of being lost.
+DeliveryStatus = Literal["sent", "retry_after", "blocked", "held", "failed"]
 
 
 @dataclass(frozen=True, slots=True)

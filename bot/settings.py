@@ -43,6 +43,22 @@ class Settings(BaseSettings):
     zalo_webhook_secret: SecretStr | None = None
     zalo_poll_timeout: int = Field(25, ge=1, le=60)
 
+    # Zalo Official Account (bot/channels/zalo_oa): on once the app id and secret are set
+    # and `thidua zalo-oa connect` has stored a token pair.
+    zalo_oa_app_id: str | None = None
+    zalo_oa_app_secret: SecretStr | None = None  # the app's secret key (OAuth)
+    zalo_oa_secret_key: SecretStr | None = None  # the OA secret key (webhook signatures)
+    zalo_oa_id: str | None = None  # learnt at connect time when not set
+    zalo_oa_api_url: str = "https://openapi.zalo.me"
+    zalo_oa_oauth_url: str = "https://oauth.zaloapp.com"
+    # Consultation messages 48 h - 7 days after a resident's last message are billed: off
+    # unless the ward pays for them; then they wait for the resident's next message.
+    zalo_oa_paid_messages: bool = False
+    # An approved template (ZBS) for messages outside the window, with the parameter
+    # that carries our text; unset = no template, the message waits.
+    zalo_oa_template_id: str | None = None
+    zalo_oa_template_param: str = "noi_dung"
+    zalo_oa_max_event_age_seconds: int = Field(86400, ge=60)
     # Flood control per chat (bot/flood.py): a burst, then messages per second; 0 = off.
     flood_burst: float = Field(5.0, ge=0, le=1000)
     flood_per_second: float = Field(1.0, ge=0, le=1000)
@@ -60,6 +76,8 @@ class Settings(BaseSettings):
         "telegram_webhook_url",
         "public_url",
         "zalo_api_url",
+        "zalo_oa_api_url",
+        "zalo_oa_oauth_url",
         "zalo_webhook_url",
     )
     @classmethod
@@ -81,6 +99,11 @@ class Settings(BaseSettings):
         "telegram_webhook_secret",
         "zalo_token",
         "zalo_webhook_secret",
+        "zalo_oa_app_secret",
+        "zalo_oa_secret_key",
+        "zalo_oa_app_id",
+        "zalo_oa_id",
+        "zalo_oa_template_id",
         mode="before",
     )
     @classmethod

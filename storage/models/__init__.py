@@ -9,6 +9,7 @@ from storage.models import (  # noqa: F401  (one metadata)
     reminders,
     roles,
     surveys,
+    zalo_oa,
 )
 from storage.models.base import Base
 from storage.models.messaging import ChatState, ProcessedUpdate, WebchatMessage

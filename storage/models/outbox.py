@@ -15,7 +15,11 @@ class OutboxMessage(Base):
     """One message for one chat; `key` makes enqueueing idempotent."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_not_before", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_status_not_before", "status", "not_before"),
+        # Held messages are released per chat when the resident writes again (Zalo OA).
+        Index("ix_outbox_chat_status", "channel", "chat_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(160), unique=True)
