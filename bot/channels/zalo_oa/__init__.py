@@ -1,1 +1,1 @@
-"""The Zalo Official Account channel."""
+"""The Zalo Official Account channel (Open API v3): signed webhook, buttons, forms."""
