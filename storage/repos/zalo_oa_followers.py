@@ -1,0 +1,57 @@
+"""Zalo OA followers: whether they follow, and when they last interacted with the OA."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models.base import utcnow
+from storage.models.zalo_oa import ZaloOAFollower
+
+
+async def touch(
+    session: AsyncSession, user_id: str, at: datetime, following: bool | None = None
+) -> None:
+    """Note an interaction at `at` (never moving it back); `following` when it changed.
+
+    An unfollow (`following=False`) is not an interaction: only the flag changes. Safe
+    against two events of one new follower arriving at once (insert, else update).
+    """
+    interacted = following is not False
+    values: dict[str, Any] = {
+        "user_id": user_id,
+        "following": following is not False,
+        "last_interaction_at": at if interacted else None,
+        "updated_at": utcnow(),
+    }
+    dialect = session.bind.dialect.name if session.bind else ""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    result = await session.execute(
+        insert(ZaloOAFollower).values(values).on_conflict_do_nothing(index_elements=["user_id"])
+    )
+    if result.rowcount:
+        return
+    if following is not None:
+        await session.execute(
+            update(ZaloOAFollower).where(ZaloOAFollower.user_id == user_id)
+            .values(following=following, updated_at=utcnow())
+        )
+    if interacted:
+        await session.execute(
+            update(ZaloOAFollower)
+            .where(ZaloOAFollower.user_id == user_id, or_(
+                ZaloOAFollower.last_interaction_at.is_(None),
+                ZaloOAFollower.last_interaction_at < at))
+            .values(last_interaction_at=at, updated_at=utcnow())
+        )
+
+
+async def last_interaction(session: AsyncSession, user_id: str) -> datetime | None:
+    """When the user last interacted with the OA, if known."""
+    stmt = select(ZaloOAFollower.last_interaction_at).where(ZaloOAFollower.user_id == user_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
