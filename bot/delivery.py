@@ -3,9 +3,14 @@
 It claims due rows in small batches (a lease marks them as being sent), sends them
 within each platform's limits (messages per second for the bot, a gap per chat), and
 records every outcome: sent, retried after the platform's retry-after or a backoff,
+held (the platform would refuse it now: it waits for the resident's next message),
 blocked (the chat is marked unreachable), or failed. After a crash, rows whose lease
 ran out are claimed again, so nothing is lost; at most the messages in flight at the
 crash can be sent twice.
+
+Only real failures count toward `max_attempts`: waiting out a platform's retry-after (a
+rate limit, a spent quota) or a messaging window is the platform slowing us down, so a
+message held back that way is never given up.
 """
 
 from __future__ import annotations
@@ -38,7 +43,12 @@ class Limits:
     per_chat_gap: float = 1.0
 
 
-DEFAULT_LIMITS = {"telegram": Limits(30.0, 1.0), "zalo": Limits(5.0, 1.0)}
+# Zalo OA: 4,000 API calls a minute per app (about 66 a second), kept well under.
+DEFAULT_LIMITS = {
+    "telegram": Limits(30.0, 1.0),
+    "zalo": Limits(5.0, 1.0),
+    "zalo_oa": Limits(50.0, 0.5),
+}
 UNLIMITED = Limits(1000.0, 0.0)
 
 
@@ -152,7 +162,8 @@ class DeliveryWorker:
             async with self.sessionmaker() as session, session.begin():
                 for row in held:
                     await outbox.finish(
-                        session, row.id, status="pending", now=now, not_before=opens
+                        session, row.id, status="pending", now=now, not_before=opens,
+                        counted=False,
                     )
         return [row for row in rows if row.kind != "reminder"]
 
@@ -160,6 +171,9 @@ class DeliveryWorker:
         """One chat's messages in order, spaced by the platform's per-chat gap."""
         for position, row in enumerate(rows):
             result = await self._send_one(chat, row)
+            if result.status == "held":
+                await self._hold(rows[position + 1 :], result)
+                return
             if result.status != "sent":
                 await self._release(rows[position + 1 :])
                 return
@@ -195,12 +209,26 @@ class DeliveryWorker:
                 logger.info(
                     "%s chat %s blocked the bot; skipped from now on", row.channel, row.chat_id
                 )
+            elif result.status == "held":
+                await outbox.finish(
+                    session, row.id, status="held", now=now, error=result.reason, counted=False
+                )
+                logger.info("%s chat %s: message held (%s)", row.channel, row.chat_id,
+                            result.reason)
+            elif result.status == "retry_after" and result.retry_after is not None:
+                # The platform said when: slow the whole channel down, and do not count it.
+                self.pacers[row.channel].pause(result.retry_after)
+                await outbox.finish(
+                    session,
+                    row.id,
+                    status="pending",
+                    now=now,
+                    not_before=now + timedelta(seconds=result.retry_after),
+                    error=result.reason or "retry",
+                    counted=False,
+                )
             elif result.status == "retry_after" and row.attempts < self.max_attempts:
-                delay = result.retry_after
-                if delay is not None:
-                    self.pacers[row.channel].pause(delay)
-                else:
-                    delay = min(300.0, 2.0**row.attempts)
+                delay = min(300.0, 2.0**row.attempts)
                 await outbox.finish(
                     session,
                     row.id,
@@ -215,6 +243,18 @@ class DeliveryWorker:
                 logger.warning("giving up on outbox %s to %s: %s", row.id, row.channel, reason)
         metrics.DELIVERED.labels(row.channel, result.status).inc()
 
+    async def _hold(self, rows: list[OutboxMessage], result: DeliveryResult) -> None:
+        """The rest of a chat's batch waits with the message just held (same chat, same
+        window), keeping its order for when the resident writes again."""
+        if not rows:
+            return
+        now = self.clock()
+        async with self.sessionmaker() as session, session.begin():
+            for row in rows:
+                await outbox.finish(
+                    session, row.id, status="held", now=now, error=result.reason, counted=False
+                )
+
     async def _release(self, rows: list[OutboxMessage]) -> None:
         """Put back the rest of a chat's batch so it keeps its order on the next pass."""
         if not rows:
@@ -222,4 +262,6 @@ class DeliveryWorker:
         now = self.clock()
         async with self.sessionmaker() as session, session.begin():
             for row in rows:
-                await outbox.finish(session, row.id, status="pending", now=now, not_before=now)
+                await outbox.finish(
+                    session, row.id, status="pending", now=now, not_before=now, counted=False
+                )

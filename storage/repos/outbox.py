@@ -109,9 +109,16 @@ async def finish(
     platform_message_id: str | None = None,
     not_before: datetime | None = None,
     error: str | None = None,
+    counted: bool = True,
 ) -> None:
-    """Record the outcome of one send: sent, pending again (retry), blocked or failed."""
+    """Record the outcome of one send: sent, pending again (retry), held, blocked or failed.
+
+    `counted=False` gives back the attempt the claim took: waiting for a platform's quota
+    or for the resident's next message is not a failing try.
+    """
     values: dict[str, Any] = {"status": status, "claimed_until": None, "last_error": error}
+    if not counted:
+        values["attempts"] = OutboxMessage.attempts - 1
     if status == "sent":
         values.update(sent_at=now, message_id=platform_message_id)
     if not_before is not None:
@@ -119,3 +126,17 @@ async def finish(
     await session.execute(
         update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
     )
+
+
+async def release_held(session: AsyncSession, channel: str, chat_id: str, now: datetime) -> int:
+    """The resident wrote again: their held messages are due now, in order; how many."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.status == "held",
+        )
+        .values(status="pending", not_before=now, claimed_until=None)
+    )
+    return int(result.rowcount or 0)
