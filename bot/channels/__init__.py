@@ -8,7 +8,7 @@ from bot.settings import Settings
 
 
 def build_channels(settings: Settings, dispatcher: Dispatcher) -> dict[str, Channel]:
-    """Web chat unless switched off; Telegram and Zalo when their tokens are set."""
+    """Web chat unless switched off; Telegram, Zalo and the Zalo OA when configured."""
     channels: dict[str, Channel] = {}
     if settings.webchat_enabled:
         from bot.channels.webchat import WebchatChannel
@@ -22,4 +22,8 @@ def build_channels(settings: Settings, dispatcher: Dispatcher) -> dict[str, Chan
         from bot.channels.zalo import ZaloChannel
 
         channels["zalo"] = ZaloChannel(settings, dispatcher)
+    if settings.zalo_oa_app_id and settings.zalo_oa_app_secret is not None:
+        from bot.channels.zalo_oa import ZaloOAChannel
+
+        channels["zalo_oa"] = ZaloOAChannel(settings, dispatcher)
     return channels
