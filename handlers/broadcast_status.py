@@ -1,9 +1,11 @@
 """How a broadcast is going: /tinhtrang for its author, and the reports sent to them.
 
 `report_finished_broadcasts` runs beside the delivery worker: once every message of a
-broadcast is sent, failed or found blocked, the author is told the figures through the
+broadcast is sent, held, failed or found blocked, the author is told the figures through the
 outbox (once, key `broadcast-report:{id}`); a broadcast still going after a minute
-gets one progress note first (key `broadcast-progress:{id}`).
+gets one progress note first (key `broadcast-progress:{id}`). Held messages (Zalo OA:
+outside its messaging window) go out by themselves when the resident next writes, so
+they do not keep a broadcast from finishing; the report and /tinhtrang count them.
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ EXCERPT = 80
 
 
 def figures(counts: dict[str, int]) -> dict[str, int]:
-    """Outbox statuses as the author reads them: sent, waiting, failed, unreachable."""
+    """Outbox statuses as the author reads them: sent, waiting, held, failed, unreachable."""
     return {
         "sent": counts.get("sent", 0),
         "waiting": sum(counts.get(s, 0) for s in broadcasts.WAITING),
+        "held": counts.get("held", 0),
         "failed": counts.get("failed", 0),
         "unreachable": counts.get("blocked", 0),
     }
@@ -83,6 +86,8 @@ async def status(ctx: Context) -> list[Reply]:
         excerpt=_excerpt(chosen.text),
         **_formatted(found),
     )
+    if found["held"]:
+        text += "\n" + ctx.t("broadcasts.status_held", held=number(found["held"]))
     if not found["waiting"]:
         text += "\n" + ctx.t("broadcasts.status_done")
     others = [b for b in visible if b.id != chosen.id][:5]
@@ -140,6 +145,8 @@ async def _tell_author(
             when=local_datetime(broadcast.created_at),
             **_formatted(found),
         )
+        if found["held"]:
+            text += "\n" + texts.t("broadcasts.report_held", lang, held=number(found["held"]))
         key = f"broadcast-report:{broadcast.id}"
     else:
         total = sum(found.values())

@@ -20,7 +20,13 @@ from storage.repos import households, nominations, privacy, surveys
 
 router = Router()
 
-CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "webchat": "Web chat", "test": "Test"}
+CHANNEL_NAMES = {
+    "telegram": "Telegram",
+    "zalo": "Zalo",
+    "zalo_oa": "Zalo OA",
+    "webchat": "Web chat",
+    "test": "Test",
+}
 
 
 @router.command(
@@ -49,6 +55,12 @@ async def my_data(ctx: Context) -> list[Reply]:
         nominations=len(nominated),
         surveys=answered,
     )
+    oa_last = await privacy.oa_last_interaction(ctx.session, resident.id)
+    if oa_last is not None:
+        # One more line in the list, before the closing sentence.
+        listed, gap, rest = text.partition("\n\n")
+        line = ctx.t("privacy.oa_last_interaction", date=local_date(oa_last))
+        text = f"{listed}\n{line}{gap}{rest}"
     buttons = (
         (Button(ctx.t("privacy.see_households"), "cmd:hocuatoi"),),
         (Button(ctx.t("privacy.see_nominations"), "cmd:decucuatoi"),),

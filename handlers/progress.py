@@ -7,7 +7,8 @@
 Three figures for the (Hải Phòng) year: households registered against the
 registration share, satisfaction in the open (else latest) survey against its share,
 and nominations honoured per field against the yearly ranges. The figures come from
-storage.repos.progress.
+storage.repos.progress. Then who the bot can reach right now, per channel
+(handlers.progress_reach).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from bot.context import Context
 from bot.events import Button, Reply
 from bot.normalize import LOCAL_TZ, fold, local_date, number, percent
 from bot.registry import OFFICERS, STAFF, Router
+from handlers.progress_reach import reach_lines
 from handlers.progress_scope import find_group, group_name, in_ward_order, refuse_other_group
 from storage.repos import progress, surveys
 from storage.repos.progress import Honours, Registration
@@ -119,6 +121,7 @@ async def groups_view(ctx: Context, codes: list[str]) -> Reply:
     fields = [f.code for f in ctx.ward.fields]
     honours = await progress.honoured_by_field(ctx.session, year, fields, codes)
     parts.append("\n".join(_honour_lines(ctx, honours, with_targets=False)))
+    parts.append("\n".join(await reach_lines(ctx, codes)))
     return Reply(text="\n\n".join(parts))
 
 
@@ -134,6 +137,7 @@ async def ward_view(ctx: Context, *, everyone: bool) -> Reply:
     fields = [f.code for f in ctx.ward.fields]
     honours = await progress.honoured_by_field(ctx.session, year, fields)
     parts.append("\n".join(_honour_lines(ctx, honours, with_targets=True)))
+    parts.append("\n".join(await reach_lines(ctx, None)))
     ranked = progress.ranking(rows)
     places = list(enumerate(ranked, start=1))
     lines = [ctx.t("progress.ranking_title")]

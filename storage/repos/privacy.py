@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelIdentity, ChatState, OutboxMessage
-from storage.repos import households, nominations, residents, surveys
+from storage.models.zalo_oa import ZaloOAEvent, ZaloOAFollower
+from storage.repos import households, nominations, residents, surveys, zalo_oa_followers
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,18 @@ async def forget(
             delete(OutboxMessage).where(
                 OutboxMessage.channel == account.channel,
                 OutboxMessage.chat_id == account.chat_id,
-                OutboxMessage.status == "pending",
+                # Held: waiting for the resident's next Zalo OA message.
+                OutboxMessage.status.in_(("pending", "held")),
+            )
+        )
+    oa_users = [a.user_id for a in accounts if a.channel == "zalo_oa"]
+    if oa_users:
+        # The OA's record of them: when they last wrote, and the events they sent.
+        await zalo_oa_followers.forget(session, oa_users)
+        # The event being handled (this very request) is left to its processor.
+        await session.execute(
+            delete(ZaloOAEvent).where(
+                ZaloOAEvent.user_id.in_(oa_users), ZaloOAEvent.processed_at.is_not(None)
             )
         )
     await residents.delete_resident(session, resident_id)
@@ -56,3 +69,13 @@ async def channels_of(session: AsyncSession, resident_id: int) -> list[str]:
     """The channels a resident chats from."""
     stmt = select(ChannelIdentity.channel).where(ChannelIdentity.resident_id == resident_id)
     return sorted(set((await session.execute(stmt)).scalars()))
+
+
+async def oa_last_interaction(session: AsyncSession, resident_id: int) -> datetime | None:
+    """When the resident last wrote to the Zalo OA, as the OA records it (None: no OA account)."""
+    stmt = (
+        select(func.max(ZaloOAFollower.last_interaction_at))
+        .join(ChannelIdentity, ChannelIdentity.user_id == ZaloOAFollower.user_id)
+        .where(ChannelIdentity.resident_id == resident_id, ChannelIdentity.channel == "zalo_oa")
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
