@@ -3,6 +3,7 @@
 The figures are those of /tiendo (storage.repos.progress): households registered this
 year against the registration share, satisfaction in the open (else latest) survey
 against its share, and nominations honoured per field against the yearly ranges.
+The overview also shows who each channel can reach right now (storage.repos.reach).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from bot.normalize import LOCAL_TZ
 from bot.ward import WardConfig
 from bot.web.dashboard import auth, render
 from bot.web.dashboard.auth import Viewer
+from handlers.progress_reach import channel_label
 from storage.models.surveys import Survey
-from storage.repos import nominations, progress, surveys
+from storage.repos import nominations, progress, reach, surveys
 from storage.repos.progress import Registration, Satisfaction
 
 RANKING_PREVIEW = 5
@@ -100,6 +102,30 @@ async def ranking(session: AsyncSession, ward: WardConfig, moment: datetime) -> 
     ]
 
 
+@dataclass(frozen=True)
+class ReachRow:
+    """One line of the reach table: a channel (or "any channel") and whom it reaches."""
+
+    label: str
+    reachable: int
+    share: float
+    free: int | None = None
+
+
+async def reach_rows(
+    session: AsyncSession, codes: Sequence[str] | None, moment: datetime, lang: str
+) -> tuple[int, list[ReachRow]]:
+    """The residents counted and each channel's reach now, then any channel's."""
+    found = await reach.reach(session, moment, codes)
+    rows = [
+        ReachRow(channel_label(r.channel, lang), r.reachable, found.share(r.reachable), r.free)
+        for r in found.channels
+    ]
+    return found.residents, rows + [
+        ReachRow("*", found.any_channel, found.share(found.any_channel))
+    ]
+
+
 @auth.staff()
 async def overview(request: web.Request, viewer: Viewer, session: AsyncSession) -> web.Response:
     """GET /admin: the targets at a glance, and the top and bottom of the ranking."""
@@ -113,9 +139,11 @@ async def overview(request: web.Request, viewer: Viewer, session: AsyncSession) 
         top, bottom = places, []
     where = ward.ward.name if viewer.officer else ", ".join(
         g.name for g in ward.groups if g.code in viewer.groups)
+    residents, reach_table = await reach_rows(session, viewer.scope(), moment, viewer.lang)
     return render.page(
         request, "overview.html", viewer=viewer, where=where, top=top, bottom=bottom,
-        total_groups=len(ward.groups), chart=viewer.officer, **found,
+        total_groups=len(ward.groups), chart=viewer.officer, residents=residents,
+        reach=reach_table, **found,
     )
 
 
