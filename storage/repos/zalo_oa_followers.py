@@ -15,14 +15,15 @@ from storage.models.zalo_oa import ZaloOAFollower
 
 
 async def touch(
-    session: AsyncSession, user_id: str, at: datetime, following: bool | None = None
+    session: AsyncSession, user_id: str, at: datetime | None, following: bool | None = None
 ) -> None:
     """Note an interaction at `at` (never moving it back); `following` when it changed.
 
-    An unfollow (`following=False`) is not an interaction: only the flag changes. Safe
-    against two events of one new follower arriving at once (insert, else update).
+    An unfollow (`following=False`) is not an interaction: only the flag changes; nor is
+    `at=None`. Safe against two events of one new follower arriving at once (insert, else
+    update).
     """
-    interacted = following is not False
+    interacted = following is not False and at is not None
     values: dict[str, Any] = {
         "user_id": user_id,
         "following": following is not False,
@@ -38,15 +39,20 @@ async def touch(
         return
     if following is not None:
         await session.execute(
-            update(ZaloOAFollower).where(ZaloOAFollower.user_id == user_id)
+            update(ZaloOAFollower)
+            .where(ZaloOAFollower.user_id == user_id)
             .values(following=following, updated_at=utcnow())
         )
     if interacted:
         await session.execute(
             update(ZaloOAFollower)
-            .where(ZaloOAFollower.user_id == user_id, or_(
-                ZaloOAFollower.last_interaction_at.is_(None),
-                ZaloOAFollower.last_interaction_at < at))
+            .where(
+                ZaloOAFollower.user_id == user_id,
+                or_(
+                    ZaloOAFollower.last_interaction_at.is_(None),
+                    ZaloOAFollower.last_interaction_at < at,
+                ),
+            )
             .values(last_interaction_at=at, updated_at=utcnow())
         )
 
