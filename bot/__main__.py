@@ -8,12 +8,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot import __version__, admin_cli, export_cli, reminders_cli, worker_cli
+from bot import __version__, admin_cli, export_cli, reminders_cli, worker_cli, zalo_oa_cli
 from bot.settings import Settings, SettingsError, load_settings
 from bot.ward import WardConfigError, load_ward_config
 
 logger = logging.getLogger("thidua")
-CLI_MODULES = (admin_cli, worker_cli, reminders_cli, export_cli)
+CLI_MODULES = (admin_cli, worker_cli, reminders_cli, export_cli, zalo_oa_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
