@@ -169,9 +169,10 @@ class MultiChoice:
             return self._toggle(selected, answer.button, values)
         text = _refuse_non_text(answer, "flow.expect_choice", count=len(options))
         folded = fold(text)
-        if folded in ("tat ca", "all", "chon tat ca"):
+        if folded in ("tat ca", "all", "chon tat ca", "select all"):
             return values
-        if folded in ("xong", "done", "ok"):
+        # A tapped "Xong (2 đã chọn)" arrives as its label (Zalo OA buttons send their label).
+        if re.sub(r"\s*\([^)]*\)?$", "", folded) in ("xong", "done", "ok"):
             return self._finish(selected, values)
         if folded.isdigit() and int(folded) in (len(options) + 1, len(options) + 2):
             tail = [ALL, DONE_PICKING] if self.offer_all else [DONE_PICKING]

@@ -18,8 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot import texts, textsplit
-from bot.channels.zalo.render import number_line
+from bot.channels.zalo.render import is_nav, number_line, plain
 from bot.events import Button, Reply
+from bot.inputs import ALL, DONE_PICKING
 
 TEXT_LIMIT = 2000
 MAX_BUTTONS = 5
@@ -27,18 +28,17 @@ TITLE_LIMIT = 100
 PAYLOAD_LIMIT = 1000
 FORM_TITLE_LIMIT = 100
 FORM_SUBTITLE_LIMIT = 500
+_LIST_ENDS = frozenset({ALL, DONE_PICKING})
 
 
 def render(
     reply: Reply, lang: str, *, remembered: bool = True, form_image_url: str | None = None
 ) -> list[dict[str, Any]]:
     """The messages to send for one reply, in order (without its attachment)."""
-    buttons = reply.all_buttons()
-    shown, rest = buttons[:MAX_BUTTONS], buttons[MAX_BUTTONS:]
+    shown, rest = split_buttons(reply.all_buttons())
     text = reply.text
     if rest:
-        lines = [number_line(n, b.label) for n, b in enumerate(rest, start=MAX_BUTTONS + 1)]
-        block = "\n".join([*lines, texts.t("zalo.numbered_hint", lang)])
+        block = overflow(rest, len(shown) - sum(map(_kept, shown)), lang)
         text = f"{text}\n\n{block}" if text.strip() else block
     pieces = split_text(text)
     if shown and not pieces:
@@ -52,6 +52,32 @@ def render(
     if reply.request_user_info:
         messages.append(user_info_form(lang, form_image_url))
     return messages
+
+
+def split_buttons(buttons: list[Button]) -> tuple[list[Button], list[Button]]:
+    """(shown as buttons, written as lines). "Back" and "skip" stay buttons (a number typed
+    beside a typed question is an answer, not a choice), and so do "all" and "done" of a
+    several-choice list (a number typed there picks one item and ends the list)."""
+    if len(buttons) <= MAX_BUTTONS:
+        return buttons, []
+    nav = [b for b in buttons if _kept(b)]
+    own = [b for b in buttons if not _kept(b)]
+    slots = MAX_BUTTONS - len(nav)
+    return [*own[:slots], *nav], own[slots:]
+
+
+def _kept(button: Button) -> bool:
+    return is_nav(button) or button.data.rpartition(":")[2] in _LIST_ENDS
+
+
+def overflow(rest: list[Button], before: int, lang: str) -> str:
+    """The choices past the buttons: `6 · 7 · 8` for quick numbers, else numbered lines
+    (counted on from the buttons, as the core counts them)."""
+    if all(plain(b.label).isdigit() for b in rest):
+        lines = [" · ".join(plain(b.label) for b in rest)]
+    else:
+        lines = [number_line(n, b.label) for n, b in enumerate(rest, start=before + 1)]
+    return "\n".join([*lines, texts.t("zalo.numbered_hint", lang)])
 
 
 def button_json(button: Button, *, remembered: bool = True) -> dict[str, Any]:
