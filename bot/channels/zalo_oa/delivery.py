@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import metrics, texts
 from bot.channels.zalo_oa.api import OAApiError, OANetworkError
 from bot.channels.zalo_oa.render import cut, render
+from bot.channels.zalo_oa.tokens import TokenUnavailable
 from bot.channels.zalo_oa.windows import Window, closed_before, window_for
 from bot.events import DeliveryResult, Reply
 from bot.settings import Settings
@@ -82,6 +83,10 @@ class OutboxSender:
         self.settings = settings
         self.api = api
         self.clock = clock or (lambda: datetime.now(UTC))
+        # How long the worker pauses the channel: the per-minute limit, a spent daily
+        # quota, no usable token.
+        self.per_minute_wait, self.quota_wait = PER_MINUTE_WAIT, QUOTA_WAIT
+        self.token_wait = TOKEN_WAIT
         self._sent_pieces: OrderedDict[tuple[str, str], int] = OrderedDict()
         self._token_reported = False
 
@@ -98,7 +103,7 @@ class OutboxSender:
 
     async def _send(self, chat_id: str, reply: Reply) -> DeliveryResult:
         if self.api is None:
-            return DeliveryResult("retry_after", retry_after=TOKEN_WAIT,
+            return DeliveryResult("retry_after", retry_after=self.token_wait,
                                   reason="the Zalo OA channel is not started")
         now = self.clock()
         async with self.sessionmaker() as session:
@@ -159,15 +164,15 @@ class OutboxSender:
 
     def _failure(self, chat_id: str, exc: Exception) -> DeliveryResult:
         """What a failed send means for the delivery worker, logged at its level."""
-        if _token_unavailable(exc) or isinstance(exc, OAApiError) and exc.token_rejected:
+        if isinstance(exc, TokenUnavailable) or isinstance(exc, OAApiError) and exc.token_rejected:
             if not self._token_reported:
                 self._token_reported = True
                 logger.error(
                     "Zalo OA messages wait: no usable access token (%s). Run "
                     "`thidua zalo-oa connect` if the connection stopped", exc,
                 )
-            return DeliveryResult("retry_after", retry_after=TOKEN_WAIT, reason=str(exc))
-        result = failure(exc)
+            return DeliveryResult("retry_after", retry_after=self.token_wait, reason=str(exc))
+        result = failure(exc, per_minute_wait=self.per_minute_wait, quota_wait=self.quota_wait)
         if result.status == "failed":
             logger.warning("send to Zalo OA follower %s failed: %s", chat_id, result.reason)
         else:
@@ -175,7 +180,9 @@ class OutboxSender:
         return result
 
 
-def failure(exc: Exception) -> DeliveryResult:
+def failure(
+    exc: Exception, *, per_minute_wait: float = PER_MINUTE_WAIT, quota_wait: float = QUOTA_WAIT
+) -> DeliveryResult:
     """A failed API call as a DeliveryResult (see the module docstring)."""
     if isinstance(exc, OANetworkError):
         return DeliveryResult("retry_after", retry_after=None, reason=f"network: {exc}")
@@ -183,9 +190,9 @@ def failure(exc: Exception) -> DeliveryResult:
         return DeliveryResult("failed", reason=f"{type(exc).__name__}: {exc}")
     reason = f"Zalo OA error {exc.code}: {exc.message or 'no message'}"
     if exc.rate_limited:
-        return DeliveryResult("retry_after", retry_after=PER_MINUTE_WAIT, reason=reason)
+        return DeliveryResult("retry_after", retry_after=per_minute_wait, reason=reason)
     if exc.code in DAILY_QUOTA_CODES:
-        return DeliveryResult("retry_after", retry_after=QUOTA_WAIT, reason=reason)
+        return DeliveryResult("retry_after", retry_after=quota_wait, reason=reason)
     if exc.outside_window or exc.code in HOLD_CODES:
         return DeliveryResult("held", reason=reason)
     if exc.unreachable:
@@ -195,16 +202,11 @@ def failure(exc: Exception) -> DeliveryResult:
     return DeliveryResult("failed", reason=reason)
 
 
-def _token_unavailable(exc: Exception) -> bool:
-    """bot.channels.zalo_oa.tokens.TokenUnavailable (never connected, or refresh refused)."""
-    return any(cls.__name__ == "TokenUnavailable" for cls in type(exc).__mro__)
-
-
 def _digest(messages: list[dict[str, Any]]) -> str:
     raw = json.dumps(messages, sort_keys=True, ensure_ascii=False).encode()
     return hashlib.sha256(raw).hexdigest()
 
 
 def _message_id(data: dict[str, Any]) -> str | None:
-    value = data.get("message_id")
+    value = data.get("message_id") or data.get("msg_id")  # CS / template answers
     return str(value) if value not in (None, "") else None
