@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
-from telegram import Bot, Update
+from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
@@ -26,6 +26,7 @@ from bot.channels.telegram.outbound import (
     retry_seconds,
     send_reply,
 )
+from bot.channels.telegram.transport import AiohttpRequest, RawBot
 from bot.dispatcher import Dispatcher
 from bot.events import Capabilities, ChannelName, DeliveryResult, Reply
 from bot.settings import Settings
@@ -58,12 +59,12 @@ class TelegramChannel:
             raise ValueError("the Telegram channel needs THIDUA_TELEGRAM_TOKEN")
         self.settings = settings
         self.dispatcher = dispatcher
-        self._bot: Bot | None = None
+        self._bot: RawBot | None = None
         self._poller: asyncio.Task[None] | None = None
         self._batch: asyncio.Future[None] | None = None
 
     @property
-    def bot(self) -> Bot:
+    def bot(self) -> RawBot:
         """The started Bot API client."""
         if self._bot is None:
             raise RuntimeError("the Telegram channel is not started")
@@ -131,16 +132,17 @@ class TelegramChannel:
                 unfinished.cancel()
                 await asyncio.gather(unfinished, return_exceptions=True)
 
-    async def _start_bot(self) -> Bot:
+    async def _start_bot(self) -> RawBot:
         token = self.settings.telegram_token
         assert token is not None
         api = self.settings.telegram_api_url
-        # A bare Bot keeps one HTTP connection; the delivery worker sends in parallel.
-        bot = Bot(
+        # Sends over aiohttp, a pool of connections (the delivery worker sends in
+        # parallel); the long poll keeps PTB's transport, one connection.
+        bot = RawBot(
             token.get_secret_value(),
             base_url=f"{api}/bot",
             base_file_url=f"{api}/file/bot",
-            request=HTTPXRequest(connection_pool_size=POOL_SIZE, pool_timeout=10.0),
+            request=AiohttpRequest(connection_pool_size=POOL_SIZE),
             get_updates_request=HTTPXRequest(connection_pool_size=1),
         )
         try:
@@ -223,13 +225,13 @@ class TelegramChannel:
     async def send(self, chat_id: str, reply: Reply) -> DeliveryResult:
         """Deliver one reply to one chat; every failure becomes a DeliveryResult."""
         try:
-            message = await send_reply(self.bot, chat_id, reply)
+            message_id = await send_reply(self.bot, chat_id, reply)
         except Exception as exc:  # the delivery worker decides, so nothing escapes
             result = delivery_failure(exc)
             if result.status == "failed":
                 logger.warning("send to Telegram chat %s failed: %s", chat_id, result.reason)
         else:
-            result = DeliveryResult("sent", message_id=str(message.message_id))
+            result = DeliveryResult("sent", message_id=message_id)
         metrics.SENT.labels("telegram", result.status).inc()
         return result
 
@@ -280,7 +282,7 @@ class TelegramChannel:
                 logger.exception("Telegram update %s failed", update.update_id)
 
 
-def parse_update(data: object, bot: Bot | None) -> Update | None:
+def parse_update(data: object, bot: RawBot | None) -> Update | None:
     """An Update from a webhook body, or None when the body is not one."""
     if not isinstance(data, dict):
         return None

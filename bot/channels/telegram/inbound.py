@@ -37,7 +37,7 @@ def _base(update: Update, chat_id: int, user: User, received_at: datetime) -> In
         kind="other",
         display_name=user.full_name or None,
         lang_hint=user.language_code,
-        raw=update.to_dict(),
+        raw={"update_id": update.update_id},  # nothing reads more; to_dict() cost 2 % CPU
     )
 
 

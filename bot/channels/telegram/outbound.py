@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from telegram import (
-    Bot,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -22,6 +21,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import textsplit
+from bot.channels.telegram.transport import RawBot
 from bot.events import Attachment, DeliveryResult, Reply
 from bot.textsplit import fitting, utf16_len
 
@@ -33,14 +33,6 @@ CONTACT_BUTTON = "📱 Gửi số điện thoại của tôi"
 PRESSED_MARK = "➜"
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
-
-
-
-
-
-
-
-
 
 
 def reply_markup(reply: Reply) -> Markup | None:
@@ -61,27 +53,33 @@ def reply_markup(reply: Reply) -> Markup | None:
     return None
 
 
-async def send_reply(bot: Bot, chat_id: str, reply: Reply) -> Message:
-    """Send one reply as text pieces then its document; the keyboard rides on the last text."""
+async def send_reply(bot: RawBot, chat_id: str, reply: Reply) -> str:
+    """Send one reply as text pieces then its document; the keyboard rides on the last text.
+
+    Returns the id of the last message sent (the answers stay JSON: nothing else of
+    them is used).
+    """
     markup = reply_markup(reply)
     pieces = split_text(reply.text)
-    last: Message | None = None
+    last: str | None = None
     for index, piece in enumerate(pieces):
         final = index == len(pieces) - 1
-        last = await bot.send_message(
-            chat_id=chat_id, text=piece, reply_markup=markup if final else None
+        sent = await bot.call(
+            "sendMessage", chat_id=chat_id, text=piece, reply_markup=markup if final else None
         )
+        last = str(sent["message_id"])
     if reply.attachment is not None:
-        last = await send_attachment(
+        document = await send_attachment(
             bot, chat_id, reply.attachment, markup if not pieces else None
         )
+        last = str(document.message_id)
     if last is None:
         raise ValueError("a reply needs text or an attachment")
     return last
 
 
 async def send_attachment(
-    bot: Bot, chat_id: str, attachment: Attachment, markup: Markup | None = None
+    bot: RawBot, chat_id: str, attachment: Attachment, markup: Markup | None = None
 ) -> Message:
     """Upload a file with its caption (cut to Telegram's 1024)."""
     caption = attachment.caption
@@ -133,15 +131,15 @@ def pressed_label(message: Message, data: str | None) -> str | None:
     return None
 
 
-async def answer_press(bot: Bot, callback: CallbackQuery) -> None:
+async def answer_press(bot: RawBot, callback: CallbackQuery) -> None:
     """Stop the pressed button's spinner; a failure only costs the spinner."""
     try:
-        await bot.answer_callback_query(callback.id)
+        await bot.call("answerCallbackQuery", callback_query_id=callback.id)
     except TelegramError as exc:
         logger.warning("answerCallbackQuery %s failed: %s", callback.id, exc)
 
 
-async def mark_pressed(bot: Bot, callback: CallbackQuery) -> None:
+async def mark_pressed(bot: RawBot, callback: CallbackQuery) -> None:
     """Best effort: drop the inline keyboard and add a last line naming the choice."""
     message = callback.message
     if not isinstance(message, Message):
@@ -152,12 +150,14 @@ async def mark_pressed(bot: Bot, callback: CallbackQuery) -> None:
     try:
         text = f"{message.text}\n{PRESSED_MARK} {label}" if message.text else None
         if text is not None and utf16_len(text) <= TEXT_LIMIT:
-            await bot.edit_message_text(
-                chat_id=message.chat.id, message_id=message.message_id, text=text
+            await bot.call(
+                "editMessageText", chat_id=message.chat.id, message_id=message.message_id,
+                text=text,
             )
         else:
-            await bot.edit_message_reply_markup(
-                chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
+            await bot.call(
+                "editMessageReplyMarkup", chat_id=message.chat.id,
+                message_id=message.message_id,
             )
     except BadRequest as exc:
         logger.debug("pressed message %s not edited: %s", message.message_id, exc)

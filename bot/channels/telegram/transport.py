@@ -1,14 +1,13 @@
-"""A python-telegram-bot transport on aiohttp instead of httpx (a measured suggestion).
+"""python-telegram-bot's HTTP layer on aiohttp, and Bot API calls that skip PTB's objects.
 
-PTB lets a bot bring its own HTTP layer (`telegram.request.BaseRequest`). The ingest
-benchmark found PTB's default `HTTPXRequest` spending ~0.95 ms of CPU per Bot API call
-on this machine, against ~0.27 ms for the same call through aiohttp, which the server
-already runs on. Everything else stays PTB: `Bot`, its methods, its errors.
+PTB lets a bot bring its own HTTP layer (`telegram.request.BaseRequest`). Its default,
+`HTTPXRequest`, spent ~0.95 ms of CPU per Bot API call in the ingest benchmark against
+~0.27 ms for the same call through aiohttp, which the server already runs on
+(docs/performance.md). Everything else stays PTB: `Bot`, its methods, its errors.
+Long polls (`getUpdates`) keep PTB's own transport: one call at a time, rarely.
 
-    bot = Bot(token, base_url=..., request=AiohttpRequest(connection_pool_size=32))
-
-Proposed home: bot/channels/telegram/transport.py (the lead's), used by `_start_bot`
-for the main request; `bench/variants.py telegram-aiohttp` measures it in place.
+`RawBot.call` returns the Bot API's JSON result as it is: a reply's only use of the sent
+message is its id, and building a `Message` from every answer was 7.6 % of the time.
 """
 
 from __future__ import annotations
@@ -16,10 +15,23 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+from telegram import Bot
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+
+class RawBot(Bot):
+    """A `telegram.Bot` that can also call a method and keep the answer as JSON."""
+
+    async def call(self, endpoint: str, **params: Any) -> Any:
+        """One Bot API call (`sendMessage`, ...); the `result` field, unparsed.
+
+        None values are dropped and PTB objects (keyboards) serialized, as PTB's own
+        methods do; failures raise PTB's errors (`RetryAfter`, `Forbidden`, ...).
+        """
+        return await self._post(endpoint, params)
 
 
 class AiohttpRequest(BaseRequest):
@@ -106,4 +118,3 @@ def _total(read: ODVInput[float], write: ODVInput[float], default_read: float,
            default_write: float, connect: float) -> float | None:
     parts = [_value(read, default_read), _value(write, default_write), connect]
     return None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
-
