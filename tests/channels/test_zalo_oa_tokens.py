@@ -250,3 +250,28 @@ async def test_zalo_down_never_marks_the_grant_failed(
     fake.hang = False
     new = await tokens.access_token()
     assert new != old and fake.refreshes == 1
+
+
+async def test_a_refresher_that_died_holding_the_lease_is_taken_over(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    fake: FakeZaloOAuth,
+    clock: Clock,
+) -> None:
+    old = await connected(sessionmaker, fake, clock)
+    clock.now += LIFE - timedelta(minutes=5)
+    async with sessionmaker() as session, session.begin():
+        assert await repo.take_refresh_lease(
+            session, oa_id=fake.oa_id, version=1, now=clock.now,
+            until=clock.now + timedelta(seconds=60),
+        )
+    tokens = manager(sessionmaker, settings, clock)
+
+    waiting = asyncio.create_task(tokens.access_token())
+    await asyncio.sleep(0.3)
+    assert not waiting.done() and fake.refreshes == 0  # the lease is still someone else's
+
+    clock.now += timedelta(seconds=61)
+    new = await asyncio.wait_for(waiting, 30)
+    assert new != old and fake.refreshes == 1
+    assert (await stored(sessionmaker)).version == 2
