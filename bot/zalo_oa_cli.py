@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,6 +30,8 @@ from storage.repos import zalo_oa_tokens as repo
 COMMANDS: tuple[str, ...] = ("zalo-oa",)
 CLI_ACTOR = "cli"
 POLL_SECONDS = 1.0
+# A code exchange under way when the link expires gets this long to finish.
+EXCHANGE_GRACE = timedelta(minutes=2)
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -102,7 +104,8 @@ async def _connect(
         if request.status == repo.FAILED:
             print(f"thidua: the connection failed: {request.error}", file=sys.stderr)
             return 1
-        if request.status == repo.PENDING and datetime.now(UTC) >= started.expires_at:
+        late = datetime.now(UTC) - started.expires_at
+        if late >= timedelta(0) and (request.status == repo.PENDING or late > EXCHANGE_GRACE):
             print(texts.t("oauth.cli_expired"), file=sys.stderr)
             return 1
         line = await _next_line(lines)

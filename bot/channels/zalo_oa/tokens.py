@@ -132,6 +132,7 @@ class TokenManager:
         still_valid = not rejected and now < seen.access_expires_at
         if still_valid and self._next_early_try is not None and now < self._next_early_try:
             return seen.access_token
+        self._oauth()  # missing app settings fail here, before anyone waits on a lease
         failures = 0
         deadline = time.monotonic() + self.lease_seconds * 2 + sum(self.retry_delays)
         while True:
