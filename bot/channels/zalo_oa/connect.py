@@ -7,6 +7,7 @@ doubled redirect exchanges the code at most once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,8 @@ from bot.channels.zalo_oa.tokens import new_pair
 from bot.settings import Settings
 from storage.repos import audit
 from storage.repos import zalo_oa_tokens as repo
+
+logger = logging.getLogger(__name__)
 
 
 class ConnectError(Exception):
@@ -132,6 +135,12 @@ async def finish(
         await repo.complete_auth_request(session, state, status=repo.CONNECTED, oa_id=oa_id)
         await audit.record(
             session, actor=actor, action="zalo_oa.connect", at=now, target=f"oa:{oa_id}", via=via
+        )
+    if settings.zalo_oa_id and settings.zalo_oa_id != oa_id:
+        logger.warning(
+            "connected Zalo OA %s, but THIDUA_ZALO_OA_ID is %s: the channel uses the setting's",
+            oa_id,
+            settings.zalo_oa_id,
         )
     return Connected(oa_id, stored.access_expires_at, stored.refresh_expires_at)
 
