@@ -27,7 +27,7 @@ from bot.channels.zalo_oa.tokens import TokenUnavailable
 from bot.delivery import DeliveryWorker
 from bot.events import DeliveryResult, Reply
 from bot.settings import load_settings
-from handlers import broadcast_service
+from handlers import broadcast_service, role_service
 from handlers.broadcast_service import Audience
 from handlers.broadcast_status import report_finished_broadcasts
 from storage.models import ChannelIdentity, OutboxMessage
@@ -172,6 +172,14 @@ async def test_held_messages_go_out_after_the_residents_next_message(database_ur
         assert "✅ Đã gửi: 2" in report
         assert "⏸️ Chờ người dân nhắn lại Zalo OA: 2" in report
         assert "🚫 Không liên lạc được (đã chặn chatbot): 0" in report
+        async with server.app[keys.SESSIONMAKER]() as session, session.begin():
+            await role_service.grant(session, resident_id=author, role="officer",
+                                     group_code=None, actor="test", at=fake.now)
+        await fake.post_event(server.base, fake.text_event(AUTHOR, "/tinhtrang"))
+        await channel.idle()
+        status_text = fake.texts(AUTHOR)[-1]
+        assert "✅ Đã gửi: 2\n⏳ Đang chờ: 0" in status_text
+        assert "⏸️ Chờ người dân nhắn lại Zalo OA: 2 (tự gửi khi họ nhắn)" in status_text
 
         fake.now += timedelta(minutes=5)
         status, _ = await fake.post_event(server.base, fake.text_event(DAYS3, "chào phường"))
