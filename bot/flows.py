@@ -41,6 +41,14 @@ class Step:
         None
     )
     optional: bool = False
+    # Where the channel has a "share name, phone and address" form (Zalo OA): whether
+    # this question offers it, and what the step does with the shared answers (it
+    # updates the data and names the step to ask next, with a notice to show first).
+    offer_form: Callable[[Context, dict[str, Any]], bool] | None = None
+    on_user_info: UserInfoHandler | None = None
+
+
+UserInfoHandler = Callable[[Context, dict[str, Any]], Awaitable[tuple[str, str | None]]]
 
 
 @dataclass(frozen=True)
@@ -161,7 +169,14 @@ def ask(
         buttons=tuple(r for r in rows if r),
         request_contact=isinstance(step.input, Phone) and ctx.capabilities.contact_request,
         contact_label=ctx.t("phone.share_button") if isinstance(step.input, Phone) else None,
+        request_user_info=offers_form(ctx, step, data),
     )
+
+
+def offers_form(ctx: Context, step: Step, data: dict[str, Any]) -> bool:
+    """True when this question comes with the channel's "share your details" form."""
+    return (ctx.capabilities.user_info_form and step.offer_form is not None
+            and step.offer_form(ctx, data))
 
 
 async def handle(ctx: Context) -> list[Reply]:
@@ -170,6 +185,8 @@ async def handle(ctx: Context) -> list[Reply]:
     if flow is None:
         return []
     step = flow.step(ctx.state.step or "")
+    if ctx.incoming.kind == "user_info":
+        return await _user_info(ctx, flow, step)
     answer = _answer(ctx, step)
     if answer is None:
         return [ask(ctx, flow, step, prefix="flow.stale_button")]
@@ -209,6 +226,19 @@ async def handle(ctx: Context) -> list[Reply]:
     ctx.state.step = target
     ctx.state.data = {**data, "_path": path}
     return [ask(ctx, flow, flow.step(target))]
+
+
+async def _user_info(ctx: Context, flow: Flow, step: Step) -> list[Reply]:
+    """Details shared through the platform's form: the step takes them, or they are not
+    used here (nothing is kept) and the same question is asked again."""
+    if step.on_user_info is None:
+        return [Reply(text=ctx.t("user_info.not_here")), ask(ctx, flow, step)]
+    data = dict(ctx.state.data)
+    target, notice = await step.on_user_info(ctx, data)
+    ctx.state.step = target
+    ctx.state.data = data
+    question = ask(ctx, flow, flow.step(target))
+    return [Reply(text=notice), question] if notice else [question]
 
 
 def _answer(ctx: Context, step: Step) -> Answer | None:

@@ -44,6 +44,8 @@ async def fallback(ctx: Context) -> list[Reply]:
         return await require_join(ctx)
     kind = ctx.incoming.kind
     key = "fallback.media" if kind in ("media", "contact") else "fallback.text"
+    if kind == "user_info":  # a platform's form answered outside registration: not kept
+        key = "user_info.outside"
     return [Reply(text=ctx.t(key)), *menu(ctx)]
 
 

@@ -22,6 +22,7 @@ phone (never the leader's own contact). The household is stored with consent_by
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +30,7 @@ from bot import flows
 from bot.context import Context
 from bot.events import Button, Reply
 from bot.flows import DONE, Flow, Step
-from bot.inputs import Choice, Integer, Invalid, MultiChoice, Option, Phone, Text
+from bot.inputs import Answer, Choice, Integer, Invalid, MultiChoice, Option, Phone, Text
 from bot.normalize import LOCAL_TZ, local_date
 from bot.phones import display_phone, mask_phone
 from bot.registry import STAFF, Router
@@ -90,20 +91,87 @@ def _consent_prompt(ctx: Context, data: dict[str, Any]) -> str:
 
 
 
-def _save_name(ctx: Context, data: dict[str, Any], value: str) -> None:
+def _save_name(ctx: Context, data: dict[str, Any], value: str) -> str | None:
     if not any(ch.isalpha() for ch in value):
         raise Invalid("households.name_invalid")
     data["name"] = value
+    return _past_shared(data, ("ADDRESS", "PHONE"))
+
+
+def _past_shared(data: dict[str, Any], following: tuple[str, ...]) -> str | None:
+    """The next question not already answered through the platform's form (None: the
+    usual next one)."""
+    shared = set(data.get("_shared", []))
+    if data.get("_return") or not shared:
+        return None
+    return next((step for step in following if step.lower() not in shared), "MEMBERS")
+
+
+def _name_prompt(ctx: Context, data: dict[str, Any]) -> str:
+    question = ctx.t("households.ask_name")
+    if ctx.capabilities.user_info_form and _own_household(ctx, data):
+        return f"{question}\n\n{ctx.t('user_info.form_hint')}"
+    return question
+
+
+def _own_household(ctx: Context, data: dict[str, Any]) -> bool:
+    """The form shares the sender's own details: never offered to a leader helping."""
+    return not data.get("assisted")
+
+
+async def _shared_info(ctx: Context, data: dict[str, Any]) -> tuple[str, str | None]:
+    """Name, address and phone from the platform's form, each checked as if typed.
+
+    The usable ones are kept; the resident is told which were not, and the flow goes on
+    at the first of NAME, ADDRESS, PHONE still missing (all there: MEMBERS). Everything
+    is shown again in the summary before anything is stored.
+    """
+    if not _own_household(ctx, data):
+        return ctx.state.step or "NAME", ctx.t("user_info.not_here")
+    shared = ctx.incoming.user_info or {}
+    unusable: list[str] = []
+    kept_fields: list[str] = []
+    for field, step in (("name", "NAME"), ("address", "ADDRESS"), ("phone", "PHONE")):
+        value = str(shared.get(field) or "").strip()
+        if not value:
+            continue
+        typed = replace(ctx.incoming, kind="text", text=value, user_info=None)
+        try:
+            parsed = await REGISTRATION.step(step).input.parse(ctx, data, Answer(typed))
+            if step == "NAME":
+                _save_name(ctx, data, parsed)
+            elif step == "ADDRESS":
+                _save_address(ctx, data, parsed)
+            else:
+                data["phone"] = parsed
+            kept_fields.append(field)
+        except Invalid:
+            data.pop(field, None)
+            unusable.append(ctx.t(f"households.field_{field}"))
+    data["_shared"] = sorted(set(data.get("_shared", [])) | set(kept_fields))
+    order = ("NAME", "ADDRESS", "PHONE")
+    target = next((step for step in order if not data.get(step.lower())), None)
+    if target is None:  # all three there: on to MEMBERS, or back to the summary from EDIT
+        target = data.pop("_return", None) or "MEMBERS"
+    asked = order[: order.index(target)] if target in order else order
+    kept = [entry for entry in data.get("_path", []) if entry[0] not in order]
+    data["_path"] = kept + [[step, None] for step in asked]
+    if unusable:
+        return target, ctx.t("user_info.some_unusable", fields=", ".join(unusable))
+    if not any(str(shared.get(field) or "").strip() for field in ("name", "address", "phone")):
+        return target, ctx.t("user_info.empty")
+    return target, ctx.t("user_info.received")
 
 
 def _address_prompt(ctx: Context, data: dict[str, Any]) -> str:
     return ctx.t("households.ask_address", group=_group_name(ctx, data["group"]))
 
 
-def _save_address(ctx: Context, data: dict[str, Any], value: str) -> None:
+def _save_address(ctx: Context, data: dict[str, Any], value: str) -> str | None:
     if not any(ch.isalpha() for ch in address_key(value)):
         raise Invalid("households.address_invalid")
     data["address"] = value
+    return _past_shared(data, ("PHONE",))
 
 
 def _phone_prompt(ctx: Context, data: dict[str, Any]) -> str:
@@ -276,13 +344,13 @@ REGISTRATION = router.flow(
         title_key="households.title",
         steps=(
             consent_step(_consent_prompt, "households.agree", "households.not_now"),
-            Step("NAME", _prompt("households.ask_name"),
+            Step("NAME", _name_prompt,
                  Text(2, 80, "households.name_too_short", "households.name_too_long"),
-                 save=_save_name),
+                 save=_save_name, offer_form=_own_household, on_user_info=_shared_info),
             Step("ADDRESS", _address_prompt,
                  Text(5, 200, "households.address_too_short", "households.address_too_long"),
-                 save=_save_address),
-            Step("PHONE", _phone_prompt, Phone()),
+                 save=_save_address, on_user_info=_shared_info),
+            Step("PHONE", _phone_prompt, Phone(), on_user_info=_shared_info),
             Step("MEMBERS", _prompt("households.ask_members"),
                  Integer(1, 30, quick=(1, 2, 3, 4, 5, 6), columns=3,
                          invalid="households.members_invalid")),

@@ -23,6 +23,7 @@ class FakeChannel:
     channel: str = "test"
     buttons: bool = True
     photos: bool = True
+    user_info_form: bool = False
     history: list[Reply] = field(default_factory=list)
     last: list[Reply] = field(default_factory=list)
     sent: list[tuple[str, Reply]] = field(default_factory=list)
@@ -35,6 +36,7 @@ class FakeChannel:
             documents=True,
             max_text=4096,
             photos=self.photos,
+            user_info_form=self.user_info_form,
         )
 
     def _incoming(self, **payload: object) -> Incoming:
@@ -73,6 +75,10 @@ class FakeChannel:
     async def share_contact(self, phone: str) -> list[Reply]:
         """Share one's own phone number through the platform's button."""
         return await self.deliver(self._incoming(kind="contact", contact_phone=phone))
+
+    async def share_info(self, **info: str) -> list[Reply]:
+        """Answer the platform's form (name, phone, address) where it has one."""
+        return await self.deliver(self._incoming(kind="user_info", user_info=info))
 
     async def send_photo(self) -> list[Reply]:
         """Send a photo."""
