@@ -21,7 +21,7 @@ from bot.settings import Settings
 from bot.ward import WardConfig
 from handlers import common
 from storage.models import Resident
-from storage.repos import chats, residents, roles, updates
+from storage.repos import chats, updates
 
 logger = logging.getLogger(__name__)
 
@@ -118,16 +118,17 @@ class Dispatcher:
                 metrics.DUPLICATES.labels(incoming.channel).inc()
                 logger.info("duplicate %s update %s ignored", incoming.channel, incoming.update_id)
                 return []
-            state = await chats.load(session, incoming.channel, incoming.chat_id)
-            resident = await residents.by_identity(session, incoming.channel, incoming.user_id)
-            role, groups = await _role_of(session, resident, self.ward)
+            turn = await chats.load_turn(
+                session, incoming.channel, incoming.chat_id, incoming.user_id
+            )
+            role, groups = _role_of(turn.resident, turn.grants, self.ward)
             ctx = Context(
                 incoming=incoming,
                 session=session,
                 ward=self.ward,
                 registry=self.registry,
-                state=state,
-                resident=resident,
+                state=turn.state,
+                resident=turn.resident,
                 role=role,
                 groups=groups,
                 capabilities=capabilities,
@@ -136,6 +137,8 @@ class Dispatcher:
             )
             replies = await route(ctx)
             _remember_offered(ctx, replies)
+            turn.state = ctx.state
+            await chats.save_turn(session, turn)
             return replies
 
     async def _after_failure(self, incoming: Incoming) -> list[Reply]:
@@ -148,18 +151,17 @@ class Dispatcher:
         return [Reply(text=texts.t("error.internal", incoming.lang_hint or "vi"))]
 
 
-async def _role_of(
-    session: AsyncSession, resident: Resident | None, ward: WardConfig
+def _role_of(
+    resident: Resident | None, grants: list[tuple[str, str | None]], ward: WardConfig
 ) -> tuple[str, frozenset[str]]:
     """The asker's highest role and, for leaders, their groups (officers: every group)."""
     if resident is None:
         return GUEST, frozenset()
-    grants = await roles.grants_of(session, resident.id)
     if not grants:
         return RESIDENT, frozenset()
-    role = max((g.role for g in grants), key=RANK.index)
+    role = max((role for role, _ in grants), key=RANK.index)
     if role == "leader":
-        return role, frozenset(g.group_code for g in grants if g.group_code)
+        return role, frozenset(group for _, group in grants if group)
     return role, frozenset(g.code for g in ward.groups)
 
 
