@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import func, select
 
@@ -248,3 +249,30 @@ async def test_api_checks_the_envelope_and_refreshes_a_rejected_token_once() -> 
             assert attachment and fake.calls[-1].files["file"][0] == "chart.png"
         finally:
             await api.close()
+
+
+async def test_the_console_check_of_the_webhook_address_gets_200_and_stores_nothing(
+    sqlite_url: str,
+) -> None:
+    async with FakeZaloOA() as fake, oa_server(sqlite_url, fake) as (server, channel):
+        async with aiohttp.ClientSession() as http:
+            async with http.post(server.base + "/zalo-oa/webhook", data=b"") as response:
+                assert response.status == 200
+            async with http.post(server.base + "/zalo-oa/webhook", json={}) as response:
+                assert response.status == 200
+            unsigned = fake.text_event(USER, "/batdau")
+            async with http.post(server.base + "/zalo-oa/webhook", json=unsigned) as response:
+                assert response.status == 401
+        await channel.idle()
+        assert await count(server, ZaloOAEvent) == 0
+
+
+async def test_the_running_server_takes_zalos_oauth_callback(sqlite_url: str) -> None:
+    async with FakeZaloOA() as fake, oa_server(sqlite_url, fake) as (server, channel):
+        async with aiohttp.ClientSession() as http:
+            url = server.base + "/zalo-oa/callback?code=abc&state=never-issued&oa_id=1"
+            async with http.get(url) as response:
+                page = await response.text()
+                assert response.status == 400
+                assert "Traceback" not in page
+                assert "kết nối" in page.lower()

@@ -21,6 +21,7 @@ from aiohttp import web
 from bot import downloads
 from bot.channels.zalo_oa import events, inbound
 from bot.channels.zalo_oa.api import OAApi, TokenSource
+from bot.channels.zalo_oa.callback import add_callback_route
 from bot.channels.zalo_oa.delivery import OutboxSender
 from bot.channels.zalo_oa.sender import LiveSender
 from bot.channels.zalo_oa.webhook import WEBHOOK_PATH, SignatureCheck, Webhook
@@ -75,6 +76,8 @@ class ZaloOAChannel:
         """The webhook route, the form picture, and the start/stop hook."""
         app.router.add_post(WEBHOOK_PATH, self.webhook.handle)
         app.router.add_get(FORM_IMAGE_PATH, form_image)
+        add_callback_route(app, self.dispatcher.sessionmaker, self.settings,
+                           clock=self.dispatcher.clock)
         app.cleanup_ctx.append(self._lifecycle)
 
     async def _lifecycle(self, app: web.Application) -> AsyncIterator[None]:

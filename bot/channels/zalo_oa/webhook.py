@@ -112,6 +112,11 @@ class Webhook:
         except ValueError:
             body = None
         header = request.headers.get(SIGNATURE_HEADER, "")
+        if not header and not (isinstance(body, dict) and body.get("event_name")):
+            # Saving the webhook address in Zalo's console calls it once, unsigned and
+            # without an event, and expects 200. Nothing is read or stored.
+            logger.info("Zalo OA webhook checked (an unsigned call without an event)")
+            return web.Response(text="ok")
         if not isinstance(body, dict) or not self.check.verify(header, raw, body):
             metrics.REJECTED.labels("zalo_oa", "signature").inc()
             logger.warning("Zalo OA webhook call with a bad signature from %s", request.remote)
