@@ -98,3 +98,9 @@ def webchat_bodies() -> st.SearchStrategy[Any]:
     swapped = st.builds(lambda key, value: {**valid, key: value},
                         st.sampled_from(sorted(valid)), wrong_values())
     return json_values | fields | swapped | st.binary(max_size=300)
+
+
+def zalo_oa_bodies() -> st.SearchStrategy[Any]:
+    """Bodies for /zalo-oa/webhook (the test signs each one, as Zalo would)."""
+    return (json_values | truncated("zalo_oa") | mutated("zalo_oa", wrong_values())
+            | st.binary(max_size=300))
