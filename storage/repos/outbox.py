@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -128,8 +128,29 @@ async def finish(
     )
 
 
+# A held message that waited too long would arrive out of its time ("họp tối nay" weeks
+# later): reminders and broadcasts past these ages are dropped as "expired" instead of
+# released. Notices about the resident's own records (a nomination's review) always go.
+HELD_MAX_AGE = {"reminder": timedelta(days=2), "broadcast": timedelta(days=7)}
+
+
 async def release_held(session: AsyncSession, channel: str, chat_id: str, now: datetime) -> int:
-    """The resident wrote again: their held messages are due now, in order; how many."""
+    """The resident wrote again: their held messages are due now, in order; how many.
+
+    Reminders and broadcasts held longer than HELD_MAX_AGE are marked "expired" instead.
+    """
+    for kind, age in HELD_MAX_AGE.items():
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.channel == channel,
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.status == "held",
+                OutboxMessage.kind == kind,
+                OutboxMessage.created_at < now - age,
+            )
+            .values(status="expired", claimed_until=None)
+        )
     result = await session.execute(
         update(OutboxMessage)
         .where(

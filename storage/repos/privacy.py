@@ -47,8 +47,8 @@ async def forget(
             delete(OutboxMessage).where(
                 OutboxMessage.channel == account.channel,
                 OutboxMessage.chat_id == account.chat_id,
-                # Held: waiting for the resident's next Zalo OA message.
-                OutboxMessage.status.in_(("pending", "held")),
+                # Held: waiting for their next Zalo OA message; expired: waited too long.
+                OutboxMessage.status.in_(("pending", "held", "expired")),
             )
         )
     oa_users = [a.user_id for a in accounts if a.channel == "zalo_oa"]
