@@ -36,8 +36,8 @@ async def test_a_resident_writing_again_releases_what_is_still_timely(
         released = await outbox.release_held(session, "zalo_oa", "u1", NOW)
     assert released == 3
     async with sessionmaker() as session:
-        status = dict((await session.execute(select(OutboxMessage.key, OutboxMessage.status)))
-                      .tuples().all())
+        rows = await session.execute(select(OutboxMessage.key, OutboxMessage.status))
+        status = {key: value for key, value in rows}
     assert status == {
         "reminder-yesterday": "pending", "reminder-last-week": "expired",
         "broadcast-5-days": "pending", "broadcast-10-days": "expired",
