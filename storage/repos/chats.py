@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, literal, select, update
+from sqlalchemy import Select, and_, bindparam, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,21 +46,41 @@ class Turn:
     stored: tuple[Any, ...] | None = None  # the state as read; None for a new chat
 
 
-async def load_turn(session: AsyncSession, channel: str, chat_id: str, user_id: str) -> Turn:
-    """The chat's state (outside the session), the account's resident and (role, group)
-    grants, in one statement: one row per grant, or one row of NULLs where none."""
+def _turn_statement() -> Select[Any]:
+    """Built once: building and hashing this statement for every update cost more than
+    running it (SQLAlchemy caches the compiled form by the statement's cache key)."""
     one = select(literal(1).label("one")).subquery()
-    stmt = (
+    channel = bindparam("channel")
+    return (
         select(*(_STATE[name] for name in _SAVED), Resident, RoleGrant.role,
                RoleGrant.group_code)
         .select_from(one)
-        .outerjoin(ChatState, and_(ChatState.channel == channel, ChatState.chat_id == chat_id))
+        .outerjoin(ChatState, and_(ChatState.channel == channel,
+                                   ChatState.chat_id == bindparam("chat_id")))
         .outerjoin(ChannelIdentity, and_(ChannelIdentity.channel == channel,
-                                         ChannelIdentity.user_id == user_id))
+                                         ChannelIdentity.user_id == bindparam("user_id")))
         .outerjoin(Resident, Resident.id == ChannelIdentity.resident_id)
         .outerjoin(RoleGrant, RoleGrant.resident_id == Resident.id)
     )
-    rows = (await session.execute(stmt)).all()
+
+
+_TURN = _turn_statement()
+_UPDATE = update(_TABLE).where(_STATE.channel == bindparam("at_channel"),
+                               _STATE.chat_id == bindparam("at_chat_id"))
+_UPSERTS = {
+    dialect: (lambda stmt: stmt.on_conflict_do_update(
+        index_elements=["channel", "chat_id"],
+        set_={name: stmt.excluded[name] for name in (*_SAVED, "updated_at")},
+    ))(insert(_TABLE))
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
+async def load_turn(session: AsyncSession, channel: str, chat_id: str, user_id: str) -> Turn:
+    """The chat's state (outside the session), the account's resident and (role, group)
+    grants, in one statement: one row per grant, or one row of NULLs where none."""
+    params = {"channel": channel, "chat_id": chat_id, "user_id": user_id}
+    rows = (await session.execute(_TURN, params)).all()
     first = rows[0]
     if first.seq is None:  # seq is NOT NULL: no row for this chat yet
         state = ChatState(channel=channel, chat_id=chat_id, seq=0, data={}, offered=[])
@@ -82,18 +102,13 @@ async def save_turn(session: AsyncSession, turn: Turn) -> None:
     values["updated_at"] = utcnow()
     if turn.stored is not None:
         await session.execute(
-            update(_TABLE)
-            .where(_STATE.channel == state.channel, _STATE.chat_id == state.chat_id)
-            .values(values)
+            _UPDATE, {**values, "at_channel": state.channel, "at_chat_id": state.chat_id}
         )
         return
     # Another worker may have written this chat's first update meanwhile: last one wins,
-    # as with any other update of the state.
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(_TABLE).values(channel=state.channel, chat_id=state.chat_id, **values)
-    await session.execute(
-        stmt.on_conflict_do_update(index_elements=["channel", "chat_id"], set_=values)
-    )
+    # as with any other change of the state.
+    upsert = _UPSERTS[session.get_bind().dialect.name]
+    await session.execute(upsert, {**values, "channel": state.channel, "chat_id": state.chat_id})
 
 
 def _fingerprint(state: ChatState) -> tuple[Any, ...]:
