@@ -33,7 +33,8 @@ from handlers.broadcast_service import (
     where,
 )
 from handlers.onboarding import group_options
-from storage.repos import surveys
+from storage.models.zalo_oa import CS_WINDOW, FREE_WINDOW
+from storage.repos import surveys, zalo_oa_followers
 
 logger = logging.getLogger(__name__)
 router = Router()
@@ -139,10 +140,29 @@ async def _save_text(ctx: Context, data: dict[str, Any], value: str) -> None:
     data["text"] = value
     recipients = await find_recipients(ctx.session, data["groups"], _audience(data))
     data["people"], data["chats"] = people(recipients), len(recipients)
+    data["waiting"] = await _oa_waiting(ctx, [r.chat_id for r in recipients
+                                             if r.channel == "zalo_oa"])
     data["sample"] = recipients[0].group_code if recipients else data["groups"][0]
 
 
+async def _oa_waiting(ctx: Context, oa_chats: list[str]) -> int:
+    """Zalo OA chats the message cannot reach now: it waits for their next message."""
+    settings = ctx.settings
+    if not oa_chats or (settings is not None and settings.zalo_oa_template_id):
+        return 0
+    paid = settings is not None and settings.zalo_oa_paid_messages
+    since = ctx.now() - (CS_WINDOW if paid else FREE_WINDOW)
+    return await zalo_oa_followers.outside_window(ctx.session, oa_chats, since)
+
+
 def _preview(ctx: Context, data: dict[str, Any]) -> str:
+    text = _preview_text(ctx, data)
+    if data.get("people") and data.get("waiting"):
+        text += "\n" + ctx.t("broadcasts.preview_waiting", waiting=number(data["waiting"]))
+    return text
+
+
+def _preview_text(ctx: Context, data: dict[str, Any]) -> str:
     return ctx.t(
         "broadcasts.preview" if data["people"] else "broadcasts.preview_none",
         message=signed(ctx.ward, ctx.role, data["sample"], data["text"], ctx.lang),

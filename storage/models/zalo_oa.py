@@ -3,13 +3,18 @@ the webhook events it has recorded and, per follower, when they last interacted.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime, utcnow
+
+# Zalo's messaging windows after a follower's last interaction: consultation messages are
+# free for 48 hours, billed up to 7 days, refused after (-230).
+FREE_WINDOW = timedelta(hours=48)
+CS_WINDOW = timedelta(days=7)
 
 
 class ZaloOAToken(Base):

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelIdentity, Resident
+from storage.models.zalo_oa import CS_WINDOW as OA_WINDOW
+from storage.models.zalo_oa import FREE_WINDOW as OA_FREE
 from storage.models.zalo_oa import ZaloOAFollower
 
 OA = "zalo_oa"
-OA_WINDOW = timedelta(days=7)
-OA_FREE = timedelta(hours=48)
 CHANNEL_ORDER = ("zalo_oa", "zalo", "telegram", "webchat")
 
 

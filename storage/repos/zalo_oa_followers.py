@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,6 +66,21 @@ async def last_interaction(session: AsyncSession, user_id: str) -> datetime | No
     """When the user last interacted with the OA, if known."""
     stmt = select(ZaloOAFollower.last_interaction_at).where(ZaloOAFollower.user_id == user_id)
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def outside_window(
+    session: AsyncSession, user_ids: list[str], interacted_before: datetime
+) -> int:
+    """How many of these users last interacted before `interacted_before` (or never)."""
+    if not user_ids:
+        return 0
+    recent = await session.scalar(
+        select(func.count()).select_from(ZaloOAFollower).where(
+            ZaloOAFollower.user_id.in_(user_ids),
+            ZaloOAFollower.last_interaction_at >= interacted_before,
+        )
+    )
+    return len(set(user_ids)) - int(recent or 0)
 
 
 async def close_window(session: AsyncSession, user_id: str, before: datetime) -> None:

@@ -366,3 +366,24 @@ async def test_a_long_message_refused_halfway_is_not_sent_twice(sessionmaker, cl
     assert (first.status, first.retry_after) == ("retry_after", 60.0)
     assert await sender.send("u1", reply) == DeliveryResult("sent", message_id="3")
     assert len(api.sent) == 2 and "".join(api.sent).replace("\n", " ").count("Ngôi nhà") == 40
+
+
+async def test_the_broadcast_preview_says_how_many_will_wait_for_their_next_message(
+        database_url):
+    async with started(database_url) as (fake, server, channel, _):
+        author = await setup_four(server, fake)
+        async with server.app[keys.SESSIONMAKER]() as session, session.begin():
+            await role_service.grant(session, resident_id=author, role="officer",
+                                     group_code=None, actor="test", at=fake.now)
+
+        async def say(text: str) -> str:
+            await fake.post_event(server.base, fake.text_event(AUTHOR, text))
+            await channel.idle()
+            return fake.texts(AUTHOR)[-1]
+
+        for step in ("/thongbao", "🏘️ Một tổ dân phố", f"Tổ dân phố {int(GROUP)}",
+                     "👥 Mọi người"):
+            await say(step)
+        preview = await say("Họp tổ dân phố lúc 19h tối thứ Bảy tại nhà văn hoá.")
+        assert "Người nhận: 4 người" in preview, preview
+        assert "Trong đó 2 tài khoản Zalo OA đã lâu chưa nhắn cho phường" in preview, preview

@@ -14,9 +14,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.settings import Settings
-
-FREE_FOR = timedelta(hours=48)
-CS_FOR = timedelta(days=7)
+from storage.models.zalo_oa import CS_WINDOW as CS_FOR
+from storage.models.zalo_oa import FREE_WINDOW as FREE_FOR
 
 
 class Window(StrEnum):
