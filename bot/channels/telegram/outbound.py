@@ -65,7 +65,8 @@ async def send_reply(bot: RawBot, chat_id: str, reply: Reply) -> str:
     for index, piece in enumerate(pieces):
         final = index == len(pieces) - 1
         sent = await bot.call(
-            "sendMessage", chat_id=chat_id, text=piece, reply_markup=markup if final else None
+            "sendMessage", chat_id=chat_number(chat_id), text=piece,
+            reply_markup=markup if final else None,
         )
         last = str(sent["message_id"])
     if reply.attachment is not None:
@@ -94,6 +95,11 @@ async def send_attachment(
     return await bot.send_document(
         chat_id=chat_id, document=document, caption=caption, reply_markup=markup
     )
+
+
+def chat_number(chat_id: str) -> int | str:
+    """Telegram's chat ids are integers: sent as JSON numbers, as Telegram gives them."""
+    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
 
 
 def delivery_failure(exc: Exception) -> DeliveryResult:

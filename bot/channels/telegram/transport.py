@@ -12,6 +12,7 @@ message is its id, and building a `Message` from every answer was 7.6 % of the t
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aiohttp
@@ -20,6 +21,9 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+_HEADERS = {"User-Agent": BaseRequest.USER_AGENT}
+_JSON_HEADERS = {**_HEADERS, "Content-Type": "application/json"}
 
 
 class RawBot(Bot):
@@ -75,8 +79,9 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
         files = request_data.multipart_data if request_data else None
+        headers = _JSON_HEADERS if request_data and not files else _HEADERS
         body: Any = _form(request_data, files) if files else (
-            request_data.json_parameters if request_data else None)
+            _json(request_data) if request_data else None)
         default_write = self._media_write if files else self._write
         timeout = aiohttp.ClientTimeout(
             sock_connect=_value(connect_timeout, self._connect),
@@ -86,14 +91,19 @@ class AiohttpRequest(BaseRequest):
         )
         try:
             async with self._session.request(
-                method, url, data=body, timeout=timeout,
-                headers={"User-Agent": self.USER_AGENT},
+                method, url, data=body, timeout=timeout, headers=headers
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+
+def _json(request_data: RequestData) -> bytes:
+    """The parameters as one JSON body (the Bot API takes JSON): one `json.dumps` instead
+    of one per field and then percent-encoding every Vietnamese letter of a form."""
+    return json.dumps(request_data.parameters, ensure_ascii=False).encode()
 
 
 def _form(request_data: RequestData | None, files: dict[str, Any]) -> aiohttp.FormData:
