@@ -60,8 +60,8 @@ class Settings(BaseSettings):
     zalo_oa_template_param: str = "noi_dung"
     zalo_oa_max_event_age_seconds: int = Field(86400, ge=60)
     # Flood control per chat (bot/flood.py): a burst, then messages per second; 0 = off.
-    flood_burst: float = Field(5.0, ge=0, le=1000)
-    flood_per_second: float = Field(1.0, ge=0, le=1000)
+    flood_burst: float = Field(5.0, ge=0, le=100_000)
+    flood_per_second: float = Field(1.0, ge=0, le=100_000)
     download_ttl_seconds: int = Field(900, ge=60, le=86400)
 
     @field_validator("database_url")
