@@ -65,6 +65,12 @@ def _turn_statement() -> Select[Any]:
 
 
 _TURN = _turn_statement()
+# PostgreSQL: two workers may hold updates of one chat at once (the per-chat lock is per
+# process). Locking the chat's row first makes the second wait, then read what the first
+# committed, as one worker would. SQLite's BEGIN IMMEDIATE already serializes writers.
+_LOCK = (select(literal(1)).select_from(_TABLE)
+         .where(_STATE.channel == bindparam("channel"), _STATE.chat_id == bindparam("chat_id"))
+         .with_for_update())
 _UPDATE = update(_TABLE).where(_STATE.channel == bindparam("at_channel"),
                                _STATE.chat_id == bindparam("at_chat_id"))
 _UPSERTS = {
@@ -78,8 +84,11 @@ _UPSERTS = {
 
 async def load_turn(session: AsyncSession, channel: str, chat_id: str, user_id: str) -> Turn:
     """The chat's state (outside the session), the account's resident and (role, group)
-    grants, in one statement: one row per grant, or one row of NULLs where none."""
+    grants, in one statement: one row per grant, or one row of NULLs where none. On
+    PostgreSQL the chat's row is locked first, until the transaction ends."""
     params = {"channel": channel, "chat_id": chat_id, "user_id": user_id}
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_LOCK, params)
     rows = (await session.execute(_TURN, params)).all()
     first = rows[0]
     if first.seq is None:  # seq is NOT NULL: no row for this chat yet

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy import event, select
@@ -88,3 +89,26 @@ async def test_the_resident_and_every_grant_come_with_the_chat(sessionmaker) -> 
     assert sorted(loaded.grants) == [("leader", "05"), ("leader", "07")]
     other = await turn(sessionmaker, chat_id="c2", user_id="u2")
     assert other.resident is None and other.grants == []
+
+
+async def test_a_second_worker_reads_the_chat_only_after_the_first_committed(
+    sessionmaker,
+) -> None:
+    await turn(sessionmaker, lambda s: setattr(s, "step", "CONFIRM"))
+    first_holds = asyncio.Event()
+    second_read: list[str | None] = []
+
+    async def second() -> None:
+        await first_holds.wait()
+        async with sessionmaker() as session, session.begin():
+            second_read.append((await chats.load_turn(session, "test", "c1", "u1")).state.step)
+
+    other = asyncio.create_task(second())
+    async with sessionmaker() as session, session.begin():
+        loaded = await chats.load_turn(session, "test", "c1", "u1")
+        first_holds.set()
+        await asyncio.sleep(0.2)  # the second is waiting now (its outcome is what counts)
+        loaded.state.step = None
+        await chats.save_turn(session, loaded)
+    await other
+    assert second_read == [None]
