@@ -24,12 +24,12 @@ async def test_the_overview_shows_who_each_channel_reaches(server, browser) -> N
     officer = await server.staff("officer", "officer")
     html = await signed_in(server, browser, officer)
     assert cells(html) == [
-        ["Kênh", "Người dân", "Tỉ lệ", "Trong 48 giờ miễn phí"],
-        ["Zalo OA", "2", "20,0%", "1"],
-        ["Zalo", "1", "10,0%", ""],
-        ["Telegram", "2", "20,0%", ""],
-        ["test", "1", "10,0%", ""],
-        ["Ít nhất một kênh", "6", "60,0%", ""],
+        ["Kênh", "Người dân", "Tỉ lệ"],
+        ["Zalo OA1 trong 48 giờ miễn phí", "2", "20,0%"],
+        ["Zalo", "1", "10,0%"],
+        ["Telegram", "2", "20,0%"],
+        ["test", "1", "10,0%"],
+        ["Ít nhất một kênh", "6", "60,0%"],
     ]
     assert "Trên 10 người dân đã tham gia." in html
 
@@ -39,8 +39,17 @@ async def test_a_leader_sees_the_reach_of_their_groups(server, make_browser) -> 
     leader = await server.staff("leader", "leader", "05", joined="Tổ dân phố 5")
     html = await signed_in(server, make_browser(), leader)
     assert cells(html)[1:] == [
-        ["Zalo OA", "2", "33,3%", "1"],
-        ["Telegram", "1", "16,7%", ""],
-        ["test", "1", "16,7%", ""],
-        ["Ít nhất một kênh", "4", "66,7%", ""],
+        ["Zalo OA1 trong 48 giờ miễn phí", "2", "33,3%"],
+        ["Telegram", "1", "16,7%"],
+        ["test", "1", "16,7%"],
+        ["Ít nhất một kênh", "4", "66,7%"],
     ]
+
+
+async def test_the_oa_note_is_shown_only_where_the_oa_reaches_someone(server, browser) -> None:
+    officer = await server.staff("officer", "officer")
+    html = await signed_in(server, browser, officer)
+    section = html[html.index("Liên lạc được ngay lúc này"):]
+    section = section[: section.index("</section>")]
+    assert "Zalo OA chỉ nhắn được" not in section
+    assert "Trên 1 người dân đã tham gia." in section
