@@ -1,8 +1,9 @@
 """The Telegram channel: start/stop (webhook or long polling), update handling, send.
 
-python-telegram-bot is the transport only: `telegram.Bot` for the API calls and
-`Update.de_json` for parsing; conversation state stays in our database. Parsing lives
-in `inbound`, rendering in `outbound`; this module runs the lifecycle.
+python-telegram-bot is the transport only: `telegram.Bot` for the API calls (over
+aiohttp, answers kept as JSON: `transport`) and `Update.de_json` for parsing;
+conversation state stays in our database. Parsing lives in `inbound`, rendering in
+`outbound`; this module runs the lifecycle.
 """
 
 from __future__ import annotations
