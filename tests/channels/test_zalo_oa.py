@@ -276,3 +276,23 @@ async def test_the_running_server_takes_zalos_oauth_callback(sqlite_url: str) ->
                 assert response.status == 400
                 assert "Traceback" not in page
                 assert "kết nối" in page.lower()
+
+
+async def test_processed_events_are_deleted_once_too_old_to_be_redelivered(
+    database_url: str,
+) -> None:
+    async with FakeZaloOA() as fake, oa_server(database_url, fake) as (server, channel):
+        await say(fake, server, channel, fake.text_event(USER, "/batdau"))
+        assert await count(server, ZaloOAEvent) == 1
+        fake.now += timedelta(hours=20)
+        await say(fake, server, channel, fake.text_event(USER, "/trogiup"))
+        channel.processor._pruned_at = None
+        assert await channel.processor.prune_if_due() == 0  # both younger than a day
+        fake.now += timedelta(hours=5)
+        channel.processor._pruned_at = None
+        assert await channel.processor.prune_if_due() == 1
+        assert await count(server, ZaloOAEvent) == 1
+        # Redelivering the deleted one now is refused as too old, not handled again.
+        status, text = await fake.post_event(server.base, fake.text_event(USER, "x") | {
+            "timestamp": str(int((fake.now - timedelta(hours=25)).timestamp() * 1000))})
+        assert (status, text) == (200, "too old")

@@ -14,6 +14,7 @@ import logging
 import struct
 import zlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -59,8 +60,9 @@ class ZaloOAChannel:
         self.live = LiveSender(dispatcher.sessionmaker, settings, dispatcher.clock,
                                self.form_image_url)
         self.outbox = OutboxSender(dispatcher.sessionmaker, settings, clock=dispatcher.clock)
-        self.processor = events.EventProcessor(dispatcher.sessionmaker, self.handle_event,
-                                               dispatcher.clock)
+        self.processor = events.EventProcessor(
+            dispatcher.sessionmaker, self.handle_event, dispatcher.clock,
+            keep=timedelta(seconds=settings.zalo_oa_max_event_age_seconds))
         self.webhook = Webhook(settings, SignatureCheck(settings, self.oa_id), self.record,
                                dispatcher.clock, self.oa_id)
 

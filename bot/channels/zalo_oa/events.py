@@ -5,7 +5,9 @@ follower's interaction and releases the messages held for them, in one transacti
 `EventProcessor` (one task per process) claims pending events with a lease (SKIP LOCKED
 on PostgreSQL), hands each user's events in order to `handle`, and marks them processed;
 after a crash the lease runs out and the events are taken again. The form's answers hold
-personal data: once processed, the payload keeps only the event's outline.
+personal data: once processed, the payload keeps only the event's outline. Processed
+events are deleted once older than `keep` (the webhook refuses events that old anyway, so
+they are no longer needed to recognise a redelivery): what residents wrote is not kept.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,6 +34,7 @@ LEASE = timedelta(seconds=60)
 BATCH = 50
 POLL_SECONDS = 5.0
 MAX_ATTEMPTS = 5
+PRUNE_EVERY = timedelta(hours=1)
 _PERSONAL = frozenset({inbound.SUBMIT_INFO})
 
 Handle = Callable[[dict[str, Any], str], Awaitable[None]]
@@ -84,8 +87,11 @@ class EventProcessor:
         *,
         lease: timedelta = LEASE,
         poll_seconds: float = POLL_SECONDS,
+        keep: timedelta = timedelta(days=1),
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.keep = keep
+        self._pruned_at: datetime | None = None
         self.handle = handle
         self.clock = clock
         self.lease = lease
@@ -133,6 +139,7 @@ class EventProcessor:
             try:
                 while await self.run_once():
                     pass
+                await self.prune_if_due()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -150,6 +157,20 @@ class EventProcessor:
             by_user.setdefault(row.user_id, []).append(row)
         await asyncio.gather(*(self._in_order(rows) for rows in by_user.values()))
         return len(claimed)
+
+    async def prune_if_due(self) -> int:
+        """Delete processed events older than `keep`, at most once per PRUNE_EVERY."""
+        now = self.clock()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return 0
+        self._pruned_at = now
+        async with self.sessionmaker() as session, session.begin():
+            result = await session.execute(delete(ZaloOAEvent).where(
+                ZaloOAEvent.processed_at.is_not(None), ZaloOAEvent.received_at < now - self.keep))
+        pruned = int(result.rowcount or 0)
+        if pruned:
+            logger.info("Zalo OA: %d processed events older than %s deleted", pruned, self.keep)
+        return pruned
 
     async def _claim(self) -> list[ZaloOAEvent]:
         """Due events, skipping any user with an earlier event not in this claim."""
