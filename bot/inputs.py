@@ -184,7 +184,13 @@ class MultiChoice:
             picked = {int(n) - 1 for n in numbers}
             if not all(0 <= i < len(options) for i in picked):
                 raise Invalid("flow.not_an_option", count=len(options))
-            return self._finish([values[i] for i in sorted(picked)], values)
+            typed = [values[i] for i in sorted(picked)]
+            if selected and ctx.capabilities.buttons:
+                # Ticks already made with buttons (Zalo OA shows some items as numbered
+                # lines): typed numbers add to them, and "Xong" still ends the list.
+                chosen = set(selected) ^ set(typed)
+                return Stay({f"_picked_{self.key}": [v for v in values if v in chosen]})
+            return self._finish(typed, values)
         option = match_option(options, text)
         if option is None:
             raise Invalid("flow.not_an_option", count=len(options))

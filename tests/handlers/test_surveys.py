@@ -356,3 +356,30 @@ async def test_in_english_the_levels_are_english_and_typed_words_still_work(chat
     await chat.say("satisfied")
     await chat.say("hài lòng")
     assert "Question 3/8" in chat.text
+
+
+async def test_a_typed_number_adds_to_ticks_made_with_buttons(chat, sessionmaker):
+    """Zalo OA shows a long list's last items as numbered lines: typing one of them after
+    ticking others with buttons must add it, not end the list with that one alone."""
+    await chat.join("Tổ dân phố 5")
+    await chat.press("Khảo sát")
+    for label in ("4 ·", "5 ·", "3 ·", "4 ·", "Loa phát thanh", "An ninh"):
+        await chat.press(label)
+    await chat.say("4")
+    assert "Câu 6/8" in chat.text
+    assert sum(label.startswith("✅") for label in chat.labels()) == 2
+    await chat.press("Xong")
+    assert "Câu 7/8" in chat.text
+    for label in ("Có", "Bỏ qua"):
+        await chat.press(label)
+    [response] = await responses(sessionmaker)
+    assert response.answers["q6"] == [1, 3]
+
+
+async def test_typed_numbers_with_nothing_ticked_answer_at_once(chat, sessionmaker):
+    await chat.join("Tổ dân phố 5")
+    await chat.press("Khảo sát")
+    for label in ("4 ·", "5 ·", "3 ·", "4 ·", "Loa phát thanh"):
+        await chat.press(label)
+    await chat.say("2, 4")
+    assert "Câu 7/8" in chat.text
