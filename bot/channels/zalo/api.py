@@ -13,8 +13,8 @@ from typing import Any
 
 import aiohttp
 
-DEFAULT_TIMEOUT = 30.0
-POOL_SIZE = 32
+from bot.channels.http import DEFAULT_TIMEOUT, PooledClient
+
 # Zalo's error table: 401 token invalid or expired, 408 long poll ended empty, 429 quota.
 # -216/-220 (token) and -32 (rate) are the Official Account API's, kept in case they appear.
 TOKEN_CODES = frozenset({401, -216, -220})
@@ -49,28 +49,12 @@ class ZaloNetworkError(Exception):
     """Zalo could not be reached, or did not answer in time."""
 
 
-class ZaloApi:
+class ZaloApi(PooledClient):
     """One aiohttp session for every call of one bot token."""
 
     def __init__(self, root: str, token: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.root = root.rstrip("/")
+        super().__init__(root, timeout=timeout)
         self._token = token
-        self.timeout = timeout
-        self._session: aiohttp.ClientSession | None = None
-
-    async def open(self) -> None:
-        """Create the HTTP session (idempotent)."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=POOL_SIZE),
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-            )
-
-    async def close(self) -> None:
-        """Close the HTTP session."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     def redact(self, text: str) -> str:
         """`text` without the token."""

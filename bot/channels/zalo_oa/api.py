@@ -15,10 +15,10 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from bot.channels.http import DEFAULT_TIMEOUT, PooledClient
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 30.0
-POOL_SIZE = 32
 TOKEN_CODES = frozenset({-216, -220, -124})
 RATE_CODES = frozenset({-32})
 QUOTA_CODES = frozenset({-211, -218, -144, -305, -311})
@@ -80,30 +80,14 @@ class OANetworkError(Exception):
     """Zalo could not be reached, or did not answer in time."""
 
 
-class OAApi:
+class OAApi(PooledClient):
     """One aiohttp session for every call of one OA."""
 
     def __init__(
         self, root: str, tokens: TokenSource, *, timeout: float = DEFAULT_TIMEOUT
     ) -> None:
-        self.root = root.rstrip("/")
+        super().__init__(root, timeout=timeout)
         self.tokens = tokens
-        self.timeout = timeout
-        self._session: aiohttp.ClientSession | None = None
-
-    async def open(self) -> None:
-        """Create the HTTP session (idempotent)."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=POOL_SIZE),
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-            )
-
-    async def close(self) -> None:
-        """Close the HTTP session."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     async def call(
         self,
