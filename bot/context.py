@@ -56,7 +56,10 @@ class Context:
         return texts.DEFAULT_LANG
 
     def t(self, key: str, **params: Any) -> str:
-        """A catalogue text in the chat's language."""
+        """A catalogue text in the chat's language; on a channel without buttons (Zalo's
+        bot) the key's `_no_buttons` wording where the catalogue has one: nothing to tap there."""
+        if not self.capabilities.buttons and texts.has(f"{key}_no_buttons"):
+            key = f"{key}_no_buttons"
         return texts.t(key, self.lang, **params)
 
     def now(self) -> datetime:

@@ -40,6 +40,11 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def has(key: str) -> bool:
+    """Whether the catalogue defines `key` (every language has the same keys)."""
+    return key in catalogue(DEFAULT_LANG)
+
+
 def t(key: str, lang: str = DEFAULT_LANG, **params: Any) -> str:
     """The text for `key` in `lang` (Vietnamese when missing), with {params} filled in."""
     lang = lang if lang in LANGUAGES else DEFAULT_LANG

@@ -383,3 +383,23 @@ async def test_typed_numbers_with_nothing_ticked_answer_at_once(chat, sessionmak
         await chat.press(label)
     await chat.say("2, 4")
     assert "Câu 7/8" in chat.text
+
+
+async def test_without_buttons_the_hints_never_ask_to_tap(make_chat, chat):
+    typed = make_chat("no-buttons-hints", buttons=False)
+    await typed.join()
+    await typed.say("/khaosat")
+    for answer in ("5", "4", "3", "2"):
+        await typed.say(answer)
+    await typed.say("mười hai")
+    assert "gõ số thứ tự (1 đến 5) hoặc tên lựa chọn" in typed.text
+    assert "bấm" not in typed.text.lower()
+    await typed.say("3")
+    assert "Gõ số của các mục bạn chọn, ví dụ: 1, 3." in typed.text
+    assert "bấm" not in typed.text.lower()
+    await chat.join()
+    await chat.say("/khaosat")
+    for answer in ("5", "4", "3", "2"):
+        await chat.say(answer)
+    await chat.say("mười hai")
+    assert "bấm một nút" in chat.text
