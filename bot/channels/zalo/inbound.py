@@ -16,6 +16,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.channels.payload import as_dict as _dict
+from bot.channels.payload import epoch_moment
+from bot.channels.payload import id_text as _id
 from bot.events import Incoming, MediaRef
 from bot.normalize import split_command
 
@@ -71,7 +74,7 @@ def to_incoming(update: dict[str, Any], now: datetime | None = None) -> Incoming
         update_id=message_id if 0 < len(message_id) <= MAX_ID else _digest(update),
         chat_id=chat_id,
         user_id=user_id,
-        received_at=_moment(message.get("date")) or now or datetime.now(UTC),
+        received_at=epoch_moment(message.get("date")) or now or datetime.now(UTC),
         kind="other",
         display_name=_name(sender),
         raw=update,
@@ -152,27 +155,6 @@ def _name(sender: dict[str, Any]) -> str | None:
     joined = " ".join(str(p).strip() for p in parts if isinstance(p, str) and p.strip())
     return joined or None
 
-
-def _moment(value: object) -> datetime | None:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        return None
-    seconds = value / 1000 if value > 100_000_000_000 else value
-    try:
-        return datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _id(value: object) -> str:
-    if isinstance(value, bool) or value is None:
-        return ""
-    return str(value).strip() if isinstance(value, str | int) else ""
-
-
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _digest(update: dict[str, Any]) -> str:

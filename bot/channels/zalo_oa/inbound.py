@@ -12,9 +12,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from bot.channels.payload import as_dict as _dict
+from bot.channels.payload import epoch_moment
+from bot.channels.payload import id_text as _id
 from bot.events import Incoming, MediaRef
 from bot.normalize import split_command
 
@@ -49,16 +52,7 @@ def is_echo(event: dict[str, Any], oa_id: str | None) -> bool:
 
 def moment(event: dict[str, Any]) -> datetime | None:
     """When Zalo says the event happened (`timestamp`, ms), or None."""
-    value = event.get("timestamp")
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        return None
-    seconds = value / 1000 if value > 100_000_000_000 else value
-    try:
-        return datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
+    return epoch_moment(event.get("timestamp"))
 
 
 def event_key(event: dict[str, Any]) -> str:
@@ -144,12 +138,3 @@ def _name(event: dict[str, Any]) -> str | None:
             return value.strip()
     return None
 
-
-def _id(value: object) -> str:
-    if isinstance(value, bool) or value is None:
-        return ""
-    return str(value).strip() if isinstance(value, str | int) else ""
-
-
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
